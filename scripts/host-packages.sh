@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Makes sure the Debian packages the tests use are installed: installs the
+# missing ones when run as root on Debian, otherwise says what to install.
+set -euo pipefail
+
+# package:command-it-provides
+needed=(
+  "etcd-server:/usr/bin/etcd"
+)
+
+missing=()
+for entry in "${needed[@]}"; do
+  pkg=${entry%%:*}
+  cmd=${entry#*:}
+  [ -x "$cmd" ] || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
+  echo "The tests need these Debian packages: ${missing[*]}" >&2
+  echo "Install them with: sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+
+echo "Installing Debian packages for the tests: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# Keep package scripts from starting system services (e.g. a system etcd on :2379).
+policy=/usr/sbin/policy-rc.d
+created_policy=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && created_policy=1
+fi
+trap 'if [ $created_policy -eq 1 ]; then rm -f "$policy"; fi' EXIT
+apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null 2>&1 || {
+  apt-get update -q >/dev/null
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+}

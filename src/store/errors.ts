@@ -1,0 +1,54 @@
+/** Errors a Store raises that callers are expected to handle by kind. */
+
+export class StoreError extends Error {
+  override name = 'StoreError';
+}
+
+/** The requested revision has been compacted away; the oldest still readable is `compactRevision`. */
+export class CompactedError extends StoreError {
+  override name = 'CompactedError';
+  constructor(
+    readonly requestedRevision: number,
+    readonly compactRevision: number,
+  ) {
+    super(`revision ${requestedRevision} has been compacted (history starts at ${compactRevision})`);
+  }
+}
+
+/** A read at a revision the store has not reached yet. */
+export class FutureRevisionError extends StoreError {
+  override name = 'FutureRevisionError';
+  constructor(
+    readonly requestedRevision: number,
+    readonly currentRevision: number,
+  ) {
+    super(`revision ${requestedRevision} is in the future (current revision is ${currentRevision})`);
+  }
+}
+
+export class LeaseNotFoundError extends StoreError {
+  override name = 'LeaseNotFoundError';
+  constructor(readonly leaseId: string) {
+    super(`lease ${leaseId} not found (expired or revoked)`);
+  }
+}
+
+/** A request the store refuses as malformed (empty key, bad TTL, ...). */
+export class InvalidRequestError extends StoreError {
+  override name = 'InvalidRequestError';
+}
+
+/**
+ * The store cannot be opened or reached. The message is one actionable line:
+ * which file or endpoint, what is wrong, what to do.
+ */
+export class StoreUnavailableError extends StoreError {
+  override name = 'StoreUnavailableError';
+}
+
+export class StoreClosedError extends StoreError {
+  override name = 'StoreClosedError';
+  constructor() {
+    super('the store has been closed');
+  }
+}

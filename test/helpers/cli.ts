@@ -1,0 +1,72 @@
+/** Running the built `yagura` binary (dist/cli/main.js) as a user would. */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const YAGURA = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+
+function checkBuilt(): void {
+  if (!existsSync(YAGURA)) throw new Error(`${YAGURA} is missing: run "npm run build" first (npm test does)`);
+}
+
+export interface Finished {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs yagura to completion (killed after timeoutMs). */
+export function runYagura(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Finished> {
+  checkBuilt();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [YAGURA, ...args], {
+      env: { ...process.env, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** A long-running yagura (e.g. serve); stop() sends SIGTERM and waits for the exit code. */
+export class RunningYagura {
+  readonly child: ChildProcess;
+  stdout = '';
+  stderr = '';
+
+  constructor(args: string[], env: NodeJS.ProcessEnv = {}) {
+    checkBuilt();
+    this.child = spawn(process.execPath, [YAGURA, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child.stdout!.on('data', (d: Buffer) => (this.stdout += d.toString()));
+    this.child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
+  }
+
+  /** Waits until stdout contains `text` (or the process exits). */
+  async waitFor(text: string, timeoutMs = 15000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.stdout.includes(text)) {
+      if (this.child.exitCode !== null)
+        throw new Error(`yagura exited (${this.child.exitCode}) before printing ${text}: ${this.stderr}`);
+      if (Date.now() > deadline)
+        throw new Error(`yagura did not print ${text} within ${timeoutMs} ms: ${this.stdout}${this.stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.child.exitCode;
+    const exited = new Promise<number | null>((resolve) => this.child.once('exit', (code) => resolve(code)));
+    this.child.kill(signal);
+    return exited;
+  }
+}
