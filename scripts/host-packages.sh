@@ -6,6 +6,8 @@ set -euo pipefail
 # package:command-it-provides
 needed=(
   "etcd-server:/usr/bin/etcd"
+  "etcd-client:/usr/bin/etcdctl"
+  "openssl:/usr/bin/openssl"
 )
 
 missing=()

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The `yagura` command: one entry point, one file per command group. */
+import './warnings.js';
 import { Command, CommanderError } from 'commander';
 import { UserError } from '../lib/errors.js';
 import { VERSION } from '../lib/version.js';

@@ -3,19 +3,28 @@ import { Command, Option } from 'commander';
 import { pino } from 'pino';
 import { buildApi } from '../api/server.js';
 import { UserError } from '../lib/errors.js';
+import { parseDuration } from '../lib/duration.js';
 import { parseListen } from '../lib/listen.js';
 import { VERSION } from '../lib/version.js';
+import { startAutoCompaction } from '../store/compaction.js';
 import { openStore } from '../store/factory.js';
 import { type StoreFlags, addStoreOptions, storeConfig } from './store-options.js';
 
 interface ServeFlags extends StoreFlags {
   listen: string;
+  compactRetention?: string;
 }
 
 export function serveCommand(): Command {
   const command = new Command('serve')
     .description('run the boot server: REST API on --listen, state in the store chosen by --store')
     .addOption(new Option('--listen <host:port>', 'address of the HTTP API').default('0.0.0.0:10080').env('YAGURA_LISTEN'))
+    .addOption(
+      new Option(
+        '--compact-retention <duration>',
+        'keep this much store history (e.g. 24h, 7d; 0 = never compact). Default: 24h on the embedded store; off on etcd, whose own --auto-compaction-retention should be used',
+      ).env('YAGURA_COMPACT_RETENTION'),
+    )
     .addHelpText(
       'after',
       `
@@ -31,6 +40,7 @@ Stops cleanly (exit 0) on SIGTERM or SIGINT.`,
 
 async function serve(flags: ServeFlags): Promise<void> {
   const listen = parseListen(flags.listen, '--listen');
+  const retentionMs = parseDuration(flags.compactRetention ?? (flags.store === 'embedded' ? '24h' : '0'), '--compact-retention');
   const logger = pino({ base: { service: 'yagura' } });
   const store = await openStore(storeConfig(flags));
   const app = buildApi({ store, logger });
@@ -48,6 +58,14 @@ async function serve(flags: ServeFlags): Promise<void> {
     if (code === 'EADDRNOTAVAIL') throw new UserError(`cannot listen on ${flags.listen}: no such local address`);
     throw error;
   }
+  const compaction =
+    retentionMs > 0
+      ? startAutoCompaction(store, {
+          retentionMs,
+          onCompact: (revision) => logger.info({ revision }, 'compacted store history'),
+          onError: (err) => logger.warn({ err }, 'store compaction failed'),
+        })
+      : undefined;
   const status = await store.status();
   logger.info(
     { version: VERSION, listen: flags.listen, store: status.backend, location: status.location, revision: status.revision },
@@ -62,6 +80,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+  compaction?.stop();
   await app.close(); // drains in-flight requests
   await store.close();
   logger.info('stopped');

@@ -71,6 +71,6 @@ export function storeConfig(flags: StoreFlags): StoreConfig {
     certFile: flags.etcdCert,
     keyFile: flags.etcdKey,
     username: flags.etcdUser,
-    password: flags.etcdPassword,
+    password: flags.etcdPassword || undefined, // an empty variable is no password
   };
 }

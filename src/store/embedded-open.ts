@@ -37,6 +37,7 @@ export function openEmbeddedDatabase(dataDir: string): OpenedDatabase {
     db.pragma('journal_mode = WAL');
     db.exec('BEGIN EXCLUSIVE; COMMIT');
     db.pragma('synchronous = FULL');
+    db.pragma('cache_size = -65536'); // 64 MiB: the whole inventory of a large site stays in memory
     const schema = prepareSchema(db);
     if (schema.kind === 'foreign') {
       throw new StoreUnavailableError(

@@ -44,7 +44,8 @@ export interface EmbeddedStoreOptions {
 }
 
 interface KvRow {
-  key: Buffer;
+  /** Stored as a BLOB (bytewise order); read back as text where it is returned to callers. */
+  key: Buffer | string;
   value: string;
   create_rev: number;
   mod_rev: number;
@@ -234,6 +235,7 @@ export class EmbeddedStore implements Store {
   /** Revokes every lease whose time has run out (also those that ran out while the process was down). */
   async expireLeases(): Promise<void> {
     if (this.expiring || this.closed) return;
+    if (!this.statement('SELECT 1 FROM leases WHERE expires_at <= ? LIMIT 1').get(this.now())) return;
     this.expiring = true;
     try {
       await this.write((w) => {
@@ -381,17 +383,18 @@ export class EmbeddedStore implements Store {
     const range = pageRange(request);
     const limit = request.limit && request.limit > 0 ? request.limit : -1;
     const at = request.revision && request.revision > 0 ? request.revision : undefined;
+    const value = request.keysOnly ? `'' AS value` : 'value';
     let rows: KvRow[];
     if (at === undefined || at === currentRevision) {
-      rows = this.statement(`SELECT * FROM kv WHERE 1 ${rangeSql(range, 'key')} ORDER BY key LIMIT ?`).all(
-        ...rangeArgs(range),
-        limit < 0 ? -1 : limit + 1,
-      ) as KvRow[];
+      rows = this.statement(
+        `SELECT CAST(key AS TEXT) AS key, ${value}, create_rev, mod_rev, version, lease FROM kv
+         WHERE 1 ${rangeSql(range, 'key')} ORDER BY key LIMIT ?`,
+      ).all(...rangeArgs(range), limit < 0 ? -1 : limit + 1) as KvRow[];
     } else {
       if (at < this.compactRevision) throw new CompactedError(at, this.compactRevision);
       if (at > currentRevision) throw new FutureRevisionError(at, currentRevision);
       rows = this.statement(
-        `SELECT key, value, create_rev, rev AS mod_rev, version, lease FROM history AS h
+        `SELECT CAST(key AS TEXT) AS key, ${value}, create_rev, rev AS mod_rev, version, lease FROM history AS h
          WHERE h.deleted = 0 ${rangeSql(range, 'h.key')}
            AND h.rev = (SELECT MAX(rev) FROM history WHERE key = h.key AND rev <= ?)
          ORDER BY h.key LIMIT ?`,
@@ -399,7 +402,7 @@ export class EmbeddedStore implements Store {
     }
     const more = limit > 0 && rows.length > limit;
     if (more) rows.pop();
-    const kvs = rows.map((row) => toKeyValue(row, request.keysOnly));
+    const kvs = rows.map((row) => toKeyValue(row));
     return { kvs, more, next: more ? kvs[kvs.length - 1]!.key : undefined, revision: at ?? currentRevision };
   }
 
@@ -536,10 +539,10 @@ function watchRange(request: WatchRequest): ByteRange {
   throw new InvalidRequestError('a watch needs a key or a prefix');
 }
 
-function toKeyValue(row: KvRow, keysOnly = false): KeyValue {
+function toKeyValue(row: KvRow): KeyValue {
   const kv: KeyValue = {
-    key: row.key.toString(),
-    value: keysOnly ? '' : row.value,
+    key: typeof row.key === 'string' ? row.key : row.key.toString(),
+    value: row.value,
     createRevision: row.create_rev,
     modRevision: row.mod_rev,
     version: row.version,

@@ -111,9 +111,15 @@ function explainConnectError(error: unknown, endpoints: string[], options: EtcdC
   return new StoreUnavailableError(`cannot reach etcd at ${where} (${firstLine(message)}): ${hint}`);
 }
 
+/** The useful part of a gRPC error: without the status prefix, the "Last error" wrapper and OpenSSL's codes. */
 function firstLine(message: string): string {
+  const ssl = /SSL routines:[^:]*:([^:]+)/.exec(message);
+  if (ssl) return ssl[1]!;
   return message
     .split('\n')[0]!
     .replace(/^\w+Error: /, '')
+    .replace(/^\d+ [A-Z_]+: /, '')
+    .replace(/No connection established\. Last error: (Error: )?/, '')
+    .replace(/\.? ?Resolution note: ?$/, '')
     .slice(0, 200);
 }

@@ -4,7 +4,8 @@
  * and removed by stop(), and by process exit if a test dies first.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { request } from 'node:https';
 import { freePort } from './ports.js';
 import { tempDir } from './temp.js';
 
@@ -18,6 +19,17 @@ export function etcdAvailable(): boolean {
   return existsSync(ETCD);
 }
 
+/** Serve clients over TLS with these PEM files (and require client certificates when clientCertAuth). */
+export interface EtcdTls {
+  certFile: string;
+  keyFile: string;
+  caFile: string;
+  clientCertAuth: boolean;
+  /** Client certificate for the test's own health checks. */
+  clientCertFile: string;
+  clientKeyFile: string;
+}
+
 export class EtcdMember {
   process: ChildProcess | undefined;
   private log = '';
@@ -28,6 +40,7 @@ export class EtcdMember {
     readonly peerUrl: string,
     readonly dataDir: string,
     private readonly initialCluster: string,
+    private readonly tls?: EtcdTls,
   ) {}
 
   start(): void {
@@ -45,6 +58,14 @@ export class EtcdMember {
         '--initial-cluster-token=yagura-test',
         '--logger=zap',
         '--log-level=warn',
+        ...(this.tls
+          ? [
+              `--cert-file=${this.tls.certFile}`,
+              `--key-file=${this.tls.keyFile}`,
+              `--trusted-ca-file=${this.tls.caFile}`,
+              `--client-cert-auth=${this.tls.clientCertAuth}`,
+            ]
+          : []),
       ],
       {
         stdio: ['ignore', 'ignore', 'pipe'],
@@ -73,15 +94,45 @@ export class EtcdMember {
         throw new Error(`etcd ${this.name} exited with ${this.process.exitCode}: ${this.log}`);
       }
       try {
-        const response = await fetch(`${this.clientUrl}/health`, { signal: AbortSignal.timeout(1000) });
-        const body = (await response.json()) as { health?: string };
-        if (body.health === 'true') return;
+        if ((await this.healthBody()).health === 'true') return;
       } catch {
         // not up yet
       }
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error(`etcd ${this.name} did not become healthy in ${timeoutMs} ms: ${this.log}`);
+  }
+
+  private async healthBody(): Promise<{ health?: string }> {
+    if (!this.tls) {
+      const response = await fetch(`${this.clientUrl}/health`, { signal: AbortSignal.timeout(1000) });
+      return (await response.json()) as { health?: string };
+    }
+    const tls = this.tls;
+    return new Promise((resolve, reject) => {
+      const req = request(
+        `${this.clientUrl}/health`,
+        {
+          ca: readFileSync(tls.caFile),
+          cert: readFileSync(tls.clientCertFile),
+          key: readFileSync(tls.clientKeyFile),
+          timeout: 1000,
+        },
+        (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => {
+            try {
+              resolve(JSON.parse(body) as { health?: string });
+            } catch (error) {
+              reject(error);
+            }
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
   }
 }
 
@@ -95,14 +146,21 @@ export class EtcdCluster {
     return this.members.map((m) => m.clientUrl);
   }
 
-  static async start(size = 1): Promise<EtcdCluster> {
+  static async start(size = 1, options: { tls?: EtcdTls } = {}): Promise<EtcdCluster> {
     const dir = tempDir('etcd');
+    const scheme = options.tls ? 'https' : 'http';
     const specs = [];
     for (let i = 0; i < size; i++) {
-      specs.push({ name: `m${i}`, client: `http://127.0.0.1:${await freePort()}`, peer: `http://127.0.0.1:${await freePort()}` });
+      specs.push({
+        name: `m${i}`,
+        client: `${scheme}://127.0.0.1:${await freePort()}`,
+        peer: `http://127.0.0.1:${await freePort()}`,
+      });
     }
     const initialCluster = specs.map((s) => `${s.name}=${s.peer}`).join(',');
-    const members = specs.map((s) => new EtcdMember(s.name, s.client, s.peer, `${dir.path}/${s.name}`, initialCluster));
+    const members = specs.map(
+      (s) => new EtcdMember(s.name, s.client, s.peer, `${dir.path}/${s.name}`, initialCluster, options.tls),
+    );
     const cluster = new EtcdCluster(members, dir);
     try {
       for (const m of members) m.start();

@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CompactedError, FutureRevisionError, InvalidRequestError, LeaseNotFoundError } from '../../src/store/errors.js';
 import { keyExists, keyMissing, type Store, type Watch, type WatchEvent } from '../../src/store/interface.js';
+import { updateKey } from '../../src/store/cas.js';
 import type { Candidate } from '../helpers/candidates.js';
 
 export interface BackendFixture {
@@ -222,20 +223,12 @@ export function storeConformance(fixture: BackendFixture): void {
       const workers = 16;
       const perWorker = 25;
       let conflicts = 0;
-      const increment = async () => {
-        for (;;) {
-          const kv = (await store.get(key))!;
-          const result = await store.txn({
-            compare: [{ key, target: 'modRevision', result: '=', value: kv.modRevision }],
-            success: [{ type: 'put', key, value: String(Number(kv.value) + 1) }],
-          });
-          if (result.succeeded) return;
-          conflicts++;
-        }
-      };
       await Promise.all(
         Array.from({ length: workers }, async () => {
-          for (let i = 0; i < perWorker; i++) await increment();
+          for (let i = 0; i < perWorker; i++) {
+            const { attempts } = await updateKey(store, key, (kv) => String(Number(kv!.value) + 1));
+            conflicts += attempts - 1;
+          }
         }),
       );
       const final = await store.get(key);

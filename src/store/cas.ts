@@ -1,0 +1,33 @@
+/** Read-modify-write of one key under compare-and-swap: the building block for every counter and record update. */
+import type { KeyValue, Store } from './interface.js';
+
+export interface UpdateResult {
+  revision: number;
+  value: string;
+  /** How many tries it took (1 = no one else wrote the key in between). */
+  attempts: number;
+}
+
+/**
+ * Reads `key`, computes its new value with `change`, and writes it only if no
+ * one wrote the key in between; otherwise reads again and retries.
+ */
+export async function updateKey(
+  store: Store,
+  key: string,
+  change: (current: KeyValue | undefined) => string,
+): Promise<UpdateResult> {
+  for (let attempts = 1; ; attempts++) {
+    const current = await store.get(key);
+    const value = change(current);
+    const result = await store.txn({
+      compare: [
+        current
+          ? { key, target: 'modRevision', result: '=', value: current.modRevision }
+          : { key, target: 'createRevision', result: '=', value: 0 },
+      ],
+      success: [{ type: 'put', key, value }],
+    });
+    if (result.succeeded) return { revision: result.revision, value, attempts };
+  }
+}
