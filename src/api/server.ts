@@ -1,24 +1,68 @@
 /**
- * The boot server's HTTP API. In this first cut: /health (200 only while the
- * store answers) and /version; the inventory, boot and console routes join it.
+ * The boot server's HTTP API: sabakan's REST API v1 for the inventory, plus
+ * /health, /version, /metrics and /openapi.json. With TLS configured, a second
+ * listener serves the same API over HTTPS and is the only one that serves the
+ * disk-key escrow (/api/v1/crypts).
  */
-import Fastify from 'fastify';
+import fastifySwagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
-import type { Store } from '../store/interface.js';
+import type { Registry } from 'prom-client';
+import type { Inventory } from '../inventory/inventory.js';
 import { VERSION } from '../lib/version.js';
+import type { Store } from '../store/interface.js';
+import { enforceAccess } from './access.js';
+import type { AuthPolicy } from './auth.js';
+import { handleError } from './errors.js';
+import { instrument } from './metrics.js';
+import { configRoutes } from './routes/config.js';
+import { cryptRoutes } from './routes/crypts.js';
+import { logRoutes } from './routes/logs.js';
+import { machineRoutes } from './routes/machines.js';
 
 export interface ApiOptions {
   store: Store;
+  inventory: Inventory;
+  policy: AuthPolicy;
+  metrics: Registry;
   logger: Logger;
+  /** Serve /api/v1/crypts on this listener. */
+  crypts: boolean;
+  https?: { cert: Buffer; key: Buffer };
   /** How long /health waits for the store before calling it unavailable (ms). */
   healthTimeoutMs?: number;
 }
 
-export function buildApi(options: ApiOptions) {
-  const app = Fastify({ loggerInstance: options.logger, bodyLimit: 1 << 20 });
-  const timeout = options.healthTimeoutMs ?? 2000;
+export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: options.logger,
+    bodyLimit: 1 << 20,
+    ...(options.https ? { https: options.https } : {}),
+  }) as unknown as FastifyInstance;
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ error: `no route ${request.method} ${request.url.split('?')[0]}` }),
+  );
+  // sabakan's plain-text endpoints and the key escrow take bodies of any type.
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: {
+        title: 'Yagura boot server API',
+        version: VERSION,
+        description: 'sabakan-compatible REST API v1 (see docs/api.md)',
+      },
+    },
+    transform: jsonSchemaTransform,
+  });
+  enforceAccess(app, options.policy);
+  instrument(app, options.metrics);
 
-  app.get('/health', async (_request, reply) => {
+  const timeout = options.healthTimeoutMs ?? 2000;
+  app.get('/health', { schema: { hide: true } }, async (_request, reply) => {
     try {
       const status = await withTimeout(options.store.status(), timeout, `the store did not answer within ${timeout} ms`);
       return { status: 'ok', store: { backend: status.backend, revision: status.revision } };
@@ -27,9 +71,18 @@ export function buildApi(options: ApiOptions) {
       return reply.code(503).send({ status: 'unavailable', error: (error as Error).message });
     }
   });
+  app.get('/version', { schema: { hide: true } }, async () => ({ version: VERSION, node: process.versions.node }));
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  app.get('/version', async () => ({ version: VERSION, node: process.versions.node }));
-
+  machineRoutes(app, options.inventory);
+  configRoutes(app, options.inventory);
+  logRoutes(app, options.inventory);
+  if (options.crypts) cryptRoutes(app, options.inventory);
+  else {
+    app.all('/api/v1/crypts/*', { schema: { hide: true } }, async (_request, reply) =>
+      reply.code(404).send({ error: 'disk keys are served only on the TLS listener (--tls-listen)' }),
+    );
+  }
   return app;
 }
 

@@ -1,10 +1,16 @@
 /** `yagura serve`: the boot-server daemon. */
+import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
+import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
+import { AllowList, type AuthPolicy, TokenTable } from '../api/auth.js';
+import { createMetrics } from '../api/metrics.js';
 import { buildApi } from '../api/server.js';
-import { UserError } from '../lib/errors.js';
+import { startAuditRetention } from '../inventory/audit-retention.js';
+import { Inventory } from '../inventory/inventory.js';
 import { parseDuration } from '../lib/duration.js';
-import { parseListen } from '../lib/listen.js';
+import { UserError } from '../lib/errors.js';
+import { type ListenAddress, parseListen } from '../lib/listen.js';
 import { VERSION } from '../lib/version.js';
 import { startAutoCompaction } from '../store/compaction.js';
 import { openStore } from '../store/factory.js';
@@ -12,6 +18,13 @@ import { type StoreFlags, addStoreOptions, storeConfig } from './store-options.j
 
 interface ServeFlags extends StoreFlags {
   listen: string;
+  tlsListen: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  allowIps: string;
+  tokenFile?: string;
+  authReads?: boolean;
+  auditRetentionDays: string;
   compactRetention?: string;
 }
 
@@ -19,6 +32,37 @@ export function serveCommand(): Command {
   const command = new Command('serve')
     .description('run the boot server: REST API on --listen, state in the store chosen by --store')
     .addOption(new Option('--listen <host:port>', 'address of the HTTP API').default('0.0.0.0:10080').env('YAGURA_LISTEN'))
+    .addOption(
+      new Option('--tls-listen <host:port>', 'address of the HTTPS API (with --tls-cert/--tls-key)')
+        .default('0.0.0.0:10443')
+        .env('YAGURA_TLS_LISTEN'),
+    )
+    .addOption(
+      new Option('--tls-cert <file>', 'server certificate (PEM); enables HTTPS, which alone serves disk keys').env(
+        'YAGURA_TLS_CERT',
+      ),
+    )
+    .addOption(new Option('--tls-key <file>', 'private key (PEM) of --tls-cert').env('YAGURA_TLS_KEY'))
+    .addOption(
+      new Option(
+        '--allow-ips <list>',
+        'clients that may change things without a token: IPv4 CIDRs/addresses and IPv6 addresses, comma-separated',
+      )
+        .default('127.0.0.1/8,::1')
+        .env('YAGURA_ALLOW_IPS'),
+    )
+    .addOption(
+      new Option(
+        '--token-file <file>',
+        'bearer tokens ("NAME SHA256" lines, see yagura token add); a token may change things from anywhere',
+      ).env('YAGURA_TOKEN_FILE'),
+    )
+    .addOption(new Option('--auth-reads', 'reads need a token or an allowed address too').env('YAGURA_AUTH_READS'))
+    .addOption(
+      new Option('--audit-retention-days <days>', 'how long audit records are kept')
+        .default('60')
+        .env('YAGURA_AUDIT_RETENTION_DAYS'),
+    )
     .addOption(
       new Option(
         '--compact-retention <duration>',
@@ -31,8 +75,9 @@ export function serveCommand(): Command {
 Examples:
   yagura serve --data-dir ./yagura-data              one boot server, embedded store
   yagura serve --store etcd --etcd-endpoints http://10.0.0.1:2379,http://10.0.0.2:2379
+  yagura serve --tls-cert server.pem --tls-key server.key --token-file /etc/yagura/tokens
 
-Stops cleanly (exit 0) on SIGTERM or SIGINT.`,
+Stops cleanly (exit 0) on SIGTERM or SIGINT, after in-flight requests finish.`,
     );
   addStoreOptions(command);
   return command.action(async (flags: ServeFlags) => serve(flags));
@@ -40,35 +85,66 @@ Stops cleanly (exit 0) on SIGTERM or SIGINT.`,
 
 async function serve(flags: ServeFlags): Promise<void> {
   const listen = parseListen(flags.listen, '--listen');
+  const tls = readTls(flags);
+  const tlsListen = tls ? parseListen(flags.tlsListen, '--tls-listen') : undefined;
   const retentionMs = parseDuration(flags.compactRetention ?? (flags.store === 'embedded' ? '24h' : '0'), '--compact-retention');
+  const auditDays = Number(flags.auditRetentionDays);
+  if (!Number.isInteger(auditDays) || auditDays < 1)
+    throw new UserError(`--audit-retention-days must be a whole number of days, got ${flags.auditRetentionDays}`, 2);
+  const policy: AuthPolicy = {
+    allowed: AllowList.parse(flags.allowIps),
+    tokens: flags.tokenFile ? TokenTable.load(flags.tokenFile) : TokenTable.empty(),
+    protectReads: flags.authReads === true,
+  };
   const logger = pino({ base: { service: 'yagura' } });
+
   const store = await openStore(storeConfig(flags));
-  const app = buildApi({ store, logger });
+  const inventory = new Inventory(store, (err) => logger.warn({ err }, 'machine cache error'));
+  const servers: FastifyInstance[] = [];
+  const jobs: { stop(): void }[] = [];
   try {
-    await app.listen({ host: listen.host, port: listen.port });
+    await inventory.start();
+    const metrics = createMetrics(inventory.cache);
+    const api = { store, inventory, policy, metrics, logger };
+    servers.push(await buildApi({ ...api, crypts: !tls }));
+    await listenOn(servers[0]!, listen, flags.listen);
+    if (tls && tlsListen) {
+      servers.push(await buildApi({ ...api, crypts: true, https: tls }));
+      await listenOn(servers[1]!, tlsListen, flags.tlsListen);
+    }
   } catch (error) {
+    for (const server of servers) await server.close();
+    inventory.stop();
     await store.close();
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE')
-      throw new UserError(
-        `cannot listen on ${flags.listen}: the address is in use; stop the other server or choose another --listen`,
-      );
-    if (code === 'EACCES')
-      throw new UserError(`cannot listen on ${flags.listen}: permission denied (ports below 1024 need root)`);
-    if (code === 'EADDRNOTAVAIL') throw new UserError(`cannot listen on ${flags.listen}: no such local address`);
     throw error;
   }
-  const compaction =
-    retentionMs > 0
-      ? startAutoCompaction(store, {
-          retentionMs,
-          onCompact: (revision) => logger.info({ revision }, 'compacted store history'),
-          onError: (err) => logger.warn({ err }, 'store compaction failed'),
-        })
-      : undefined;
+  if (retentionMs > 0) {
+    jobs.push(
+      startAutoCompaction(store, {
+        retentionMs,
+        onCompact: (revision) => logger.info({ revision }, 'compacted store history'),
+        onError: (err) => logger.warn({ err }, 'store compaction failed'),
+      }),
+    );
+  }
+  jobs.push(
+    startAuditRetention(store, {
+      days: auditDays,
+      onDelete: (count) => logger.info({ count }, 'deleted expired audit records'),
+      onError: (err) => logger.warn({ err }, 'audit retention failed'),
+    }),
+  );
   const status = await store.status();
   logger.info(
-    { version: VERSION, listen: flags.listen, store: status.backend, location: status.location, revision: status.revision },
+    {
+      version: VERSION,
+      listen: flags.listen,
+      tlsListen: tls ? flags.tlsListen : undefined,
+      store: status.backend,
+      location: status.location,
+      revision: status.revision,
+      machines: inventory.cache.size,
+    },
     'serving',
   );
 
@@ -80,8 +156,35 @@ async function serve(flags: ServeFlags): Promise<void> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
-  compaction?.stop();
-  await app.close(); // drains in-flight requests
+  for (const job of jobs) job.stop();
+  await Promise.all(servers.map((s) => s.close())); // drains in-flight requests
+  inventory.stop();
   await store.close();
   logger.info('stopped');
+}
+
+function readTls(flags: ServeFlags): { cert: Buffer; key: Buffer } | undefined {
+  if (!flags.tlsCert && !flags.tlsKey) return undefined;
+  if (!flags.tlsCert || !flags.tlsKey) throw new UserError('--tls-cert and --tls-key go together: give both or neither', 2);
+  const read = (file: string, flag: string) => {
+    try {
+      return readFileSync(file);
+    } catch (error) {
+      throw new UserError(`${flag} ${file}: cannot read it (${(error as NodeJS.ErrnoException).code})`);
+    }
+  };
+  return { cert: read(flags.tlsCert, '--tls-cert'), key: read(flags.tlsKey, '--tls-key') };
+}
+
+async function listenOn(server: FastifyInstance, address: ListenAddress, text: string): Promise<void> {
+  try {
+    await server.listen({ host: address.host, port: address.port });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE')
+      throw new UserError(`cannot listen on ${text}: the address is in use; stop the other server or choose another address`);
+    if (code === 'EACCES') throw new UserError(`cannot listen on ${text}: permission denied (ports below 1024 need root)`);
+    if (code === 'EADDRNOTAVAIL') throw new UserError(`cannot listen on ${text}: no such local address`);
+    throw error;
+  }
 }

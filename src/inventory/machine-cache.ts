@@ -1,0 +1,120 @@
+/**
+ * An in-memory mirror of every machine, kept current by a watch, so that
+ * searches over tens of thousands of machines cost microseconds.
+ *
+ * Read-your-writes across servers: every transaction that changes a machine
+ * also touches MACHINES_CHANGED, so that key's mod revision is the revision of
+ * the newest machine write. `fresh()` reads it (one cheap get) and waits until
+ * the mirror has applied that revision; then a write made through any server
+ * is visible here. (The store's global revision cannot serve: on a shared etcd
+ * other tenants' writes advance it without events under our prefix.)
+ */
+import { CompactedError, StoreClosedError } from '../store/errors.js';
+import type { Store, Watch } from '../store/interface.js';
+import type { Machine } from './model.js';
+
+export const MACHINES_PREFIX = 'machines/';
+export const MACHINES_CHANGED = 'inventory/machines-changed';
+const PAGE = 1000;
+
+export class MachineCache {
+  private machines = new Map<string, Machine>();
+  private revision = 0;
+  private watch: Watch | undefined;
+  private waiters: { revision: number; resolve: () => void }[] = [];
+  private stopped = false;
+  private loading: Promise<void> | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly onError: (error: unknown) => void = () => {},
+  ) {}
+
+  /** Loads every machine and starts following changes. */
+  async start(): Promise<void> {
+    this.loading = this.load();
+    await this.loading;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.watch?.cancel();
+    for (const waiter of this.waiters) waiter.resolve();
+    this.waiters = [];
+  }
+
+  /** Waits until every write the store has acknowledged so far is reflected here. */
+  async fresh(timeoutMs = 5000): Promise<void> {
+    const revision = (await this.store.get(MACHINES_CHANGED))?.modRevision ?? 0;
+    if (this.revision >= revision) return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`the machine cache did not reach revision ${revision} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      this.waiters.push({
+        revision,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
+    });
+  }
+
+  get(serial: string): Machine | undefined {
+    return this.machines.get(serial);
+  }
+
+  all(): IterableIterator<Machine> {
+    return this.machines.values();
+  }
+
+  get size(): number {
+    return this.machines.size;
+  }
+
+  private async load(): Promise<void> {
+    const machines = new Map<string, Machine>();
+    let page = await this.store.range({ prefix: MACHINES_PREFIX, limit: PAGE });
+    const revision = page.revision;
+    for (;;) {
+      for (const kv of page.kvs) machines.set(kv.key.slice(MACHINES_PREFIX.length), JSON.parse(kv.value) as Machine);
+      if (!page.more) break;
+      page = await this.store.range({ prefix: MACHINES_PREFIX, limit: PAGE, after: page.next, revision });
+    }
+    this.machines = machines;
+    this.advance(revision);
+    this.follow(revision + 1);
+  }
+
+  private follow(from: number): void {
+    const watch = this.store.watch({ prefix: '', startRevision: from });
+    this.watch = watch;
+    void (async () => {
+      try {
+        for await (const events of watch) {
+          for (const event of events) {
+            if (!event.kv.key.startsWith(MACHINES_PREFIX)) continue;
+            const serial = event.kv.key.slice(MACHINES_PREFIX.length);
+            if (event.type === 'put') this.machines.set(serial, JSON.parse(event.kv.value) as Machine);
+            else this.machines.delete(serial);
+          }
+          this.advance(events[events.length - 1]!.kv.modRevision);
+        }
+      } catch (error) {
+        if (this.stopped || error instanceof StoreClosedError) return;
+        // Fell too far behind (history compacted) or the watch broke: reload from scratch.
+        if (!(error instanceof CompactedError)) this.onError(error);
+        setTimeout(() => void this.load().catch((e: unknown) => this.onError(e)), error instanceof CompactedError ? 0 : 1000);
+      }
+    })();
+  }
+
+  private advance(revision: number): void {
+    this.revision = Math.max(this.revision, revision);
+    const ready = this.waiters.filter((w) => w.revision <= this.revision);
+    this.waiters = this.waiters.filter((w) => w.revision > this.revision);
+    for (const waiter of ready) waiter.resolve();
+  }
+}
