@@ -109,7 +109,11 @@ async function serve(flags: ServeFlags): Promise<void> {
     servers.push(await buildApi({ ...api, crypts: !tls }));
     await listenOn(servers[0]!, listen, flags.listen);
     if (tls && tlsListen) {
-      servers.push(await buildApi({ ...api, crypts: true, https: tls }));
+      servers.push(
+        await buildApi({ ...api, crypts: true, https: tls }).catch((error: Error) => {
+          throw new UserError(`--tls-cert/--tls-key: ${error.message.replace(/^error:[0-9A-F]+:/, '')}: give a PEM certificate and its matching private key`);
+        }),
+      );
       await listenOn(servers[1]!, tlsListen, flags.tlsListen);
     }
   } catch (error) {
