@@ -356,6 +356,11 @@ export class EtcdStore implements Store {
       return new FutureRevisionError(context.revision ?? 0, current);
     }
     if (message.includes('requested lease not found')) return new LeaseNotFoundError(context.leaseId ?? 'unknown');
+    if (message.includes('too many operations in txn request')) {
+      return new InvalidRequestError(
+        "the transaction has more operations than etcd's --max-txn-ops allows (default 128): make the request smaller or raise --max-txn-ops",
+      );
+    }
     if (message.includes('duplicate key given in txn request'))
       return new InvalidRequestError('a key is written more than once in one transaction');
     if (message.includes('etcdserver: key is not provided')) return new InvalidRequestError('key must be a non-empty string');
