@@ -111,7 +111,9 @@ async function serve(flags: ServeFlags): Promise<void> {
     if (tls && tlsListen) {
       servers.push(
         await buildApi({ ...api, crypts: true, https: tls }).catch((error: Error) => {
-          throw new UserError(`--tls-cert/--tls-key: ${error.message.replace(/^error:[0-9A-F]+:/, '')}: give a PEM certificate and its matching private key`);
+          throw new UserError(
+            `--tls-cert/--tls-key: ${error.message.replace(/^error:[0-9A-F]+:/, '')}: give a PEM certificate and its matching private key`,
+          );
         }),
       );
       await listenOn(servers[1]!, tlsListen, flags.tlsListen);

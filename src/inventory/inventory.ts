@@ -105,7 +105,10 @@ export class Inventory {
     await this.cache.fresh();
     const now = this.now();
     const found: Machine[] = [];
-    for (const machine of this.cache.all()) if (matchesQuery(machine, query)) found.push(withDuration(machine, now));
+    // A search by serial looks up those machines instead of scanning all.
+    const serials = query.having.values.serial;
+    const candidates = serials ? [...serials].map((s) => this.cache.get(s)).filter((m): m is Machine => m !== undefined) : this.cache.all();
+    for (const machine of candidates) if (matchesQuery(machine, query)) found.push(withDuration(machine, now));
     return found.sort((a, b) => (a.spec.serial < b.spec.serial ? -1 : a.spec.serial > b.spec.serial ? 1 : 0));
   }
 

@@ -21,7 +21,13 @@ export interface InventoryFixture {
 }
 
 const bmc = { type: 'IPMI-2.0' };
-const spec = (serial: string, rack: number, role = 'worker', extra: Record<string, unknown> = {}) => ({ serial, rack, role, bmc, ...extra });
+const spec = (serial: string, rack: number, role = 'worker', extra: Record<string, unknown> = {}) => ({
+  serial,
+  rack,
+  role,
+  bmc,
+  ...extra,
+});
 
 /** A way from uninitialized to each state, through allowed transitions. */
 const PATH_TO: Record<MachineState, MachineState[]> = {
@@ -89,7 +95,12 @@ export function inventoryApiSuite(fixture: InventoryFixture): void {
       assert.equal(m!.spec['index-in-rack'], 5);
       assert.deepEqual(m!.spec.ipv4, ['10.69.0.197', '10.69.1.5', '10.69.1.69']);
       assert.equal(m!.spec.bmc.ipv4, '10.72.17.37');
-      assert.deepEqual(m!.info.network.ipv4[2], { address: '10.69.1.69', netmask: '255.255.255.192', maskbits: 26, gateway: '10.69.1.65' });
+      assert.deepEqual(m!.info.network.ipv4[2], {
+        address: '10.69.1.69',
+        netmask: '255.255.255.192',
+        maskbits: 26,
+        gateway: '10.69.1.65',
+      });
       assert.equal(m!.spec['retire-date'], '2031-04-01T00:00:00.000Z');
       assert.equal(m!.status.state, 'uninitialized');
       assert.ok(typeof m!.status.duration === 'number' && m!.status.duration >= 0);
@@ -122,7 +133,9 @@ export function inventoryApiSuite(fixture: InventoryFixture): void {
       assert.equal((await machines()).length, before, 'nothing registered by failed batches');
       assert.equal((await auditRecords()).length, auditBefore, 'nothing audited for failed batches');
       // sabakan clients send the computed fields zero-valued: accepted.
-      const sabactl = await post('/api/v1/machines', [{ ...spec('sabactl-1', 2), 'index-in-rack': 0, ipv4: null, ipv6: null, bmc: { type: 'IPMI-2.0', ipv4: '', ipv6: '' } }]);
+      const sabactl = await post('/api/v1/machines', [
+        { ...spec('sabactl-1', 2), 'index-in-rack': 0, ipv4: null, ipv6: null, bmc: { type: 'IPMI-2.0', ipv4: '', ipv6: '' } },
+      ]);
       assert.equal(sabactl.status, 201);
     });
 
@@ -133,7 +146,8 @@ export function inventoryApiSuite(fixture: InventoryFixture): void {
         assert.equal((await post('/api/v1/machines', batch)).status, 201);
         for (const to of MACHINE_STATES) {
           const serial = `tr-${from}-${to}`;
-          for (const step of PATH_TO[from]) assert.equal((await put(`/api/v1/state/${serial}`, step)).status, 200, `${serial}: ${step}`);
+          for (const step of PATH_TO[from])
+            assert.equal((await put(`/api/v1/state/${serial}`, step)).status, 200, `${serial}: ${step}`);
           const response = await put(`/api/v1/state/${serial}`, to);
           const state = (await get(`/api/v1/state/${serial}`)).text;
           const allowed = from === to || (await import('../../src/inventory/model.js')).TRANSITIONS[from].includes(to);
@@ -257,8 +271,22 @@ export function inventoryApiSuite(fixture: InventoryFixture): void {
       assert.equal(records.length, before.length + 1, 'exactly one record: the refused and the no-op change wrote none');
       const record = records.at(-1)!;
       assert.deepEqual(
-        { user: record.user, ip: record.ip, category: record.category, instance: record.instance, action: record.action, detail: record.detail },
-        { user: 'alice', ip: '127.0.0.1', category: 'machines', instance: 'aud-1', action: 'state', detail: 'uninitialized -> healthy' },
+        {
+          user: record.user,
+          ip: record.ip,
+          category: record.category,
+          instance: record.instance,
+          action: record.action,
+          detail: record.detail,
+        },
+        {
+          user: 'alice',
+          ip: '127.0.0.1',
+          category: 'machines',
+          instance: 'aud-1',
+          action: 'state',
+          detail: 'uninitialized -> healthy',
+        },
       );
       const kv = await store.get('machines/aud-1');
       assert.equal(record.rev, kv!.modRevision, 'the record carries the revision of the change itself');
@@ -282,24 +310,73 @@ export function inventoryApiSuite(fixture: InventoryFixture): void {
     });
 
     it('never answers random or malformed input with a 5xx (property-based)', async () => {
-      const paths = ['/api/v1/machines', '/api/v1/state/ex-4', '/api/v1/labels/ex-4/x', '/api/v1/retire-date/ex-4', '/api/v1/config/ipam', '/api/v1/config/dhcp', '/api/v1/crypts/ex-4/p', '/api/v1/logs'];
+      const paths = [
+        '/api/v1/machines',
+        '/api/v1/state/ex-4',
+        '/api/v1/labels/ex-4/x',
+        '/api/v1/retire-date/ex-4',
+        '/api/v1/config/ipam',
+        '/api/v1/config/dhcp',
+        '/api/v1/crypts/ex-4/p',
+        '/api/v1/logs',
+      ];
       const body = fc.oneof(
         fc.json(),
         fc.string(),
-        fc.array(fc.record({ serial: fc.string(), rack: fc.oneof(fc.integer(), fc.string(), fc.double()), role: fc.string(), bmc: fc.anything() }, { requiredKeys: [] })),
-        fc.record({ 'max-nodes-in-rack': fc.integer(), 'node-ipv4-pool': fc.string(), 'lease-minutes': fc.double(), 'dns-servers': fc.array(fc.string()) }, { requiredKeys: [] }),
+        fc.array(
+          fc.record(
+            {
+              serial: fc.string(),
+              rack: fc.oneof(fc.integer(), fc.string(), fc.double()),
+              role: fc.string(),
+              bmc: fc.anything(),
+            },
+            { requiredKeys: [] },
+          ),
+        ),
+        fc.record(
+          {
+            'max-nodes-in-rack': fc.integer(),
+            'node-ipv4-pool': fc.string(),
+            'lease-minutes': fc.double(),
+            'dns-servers': fc.array(fc.string()),
+          },
+          { requiredKeys: [] },
+        ),
       );
-      const query = fc.dictionary(fc.constantFrom('rack', 'state', 'labels', 'without-labels', 'serial', 'since', 'until', 'x'), fc.string(), { maxKeys: 3 });
+      const query = fc.dictionary(
+        fc.constantFrom('rack', 'state', 'labels', 'without-labels', 'serial', 'since', 'until', 'x'),
+        fc.string(),
+        { maxKeys: 3 },
+      );
       await fc.assert(
-        fc.asyncProperty(fc.constantFrom('GET', 'PUT', 'POST', 'DELETE'), fc.constantFrom(...paths), body, query, async (method, path, payload, params) => {
-          const qs = new URLSearchParams(params).toString();
-          const response = await call(url, method, `${path}${qs ? `?${qs}` : ''}`, method === 'GET' || method === 'DELETE' ? undefined : payload);
-          assert.ok(response.status < 500, `${method} ${path}?${qs} ${JSON.stringify(payload)} → ${response.status} ${response.text}`);
-        }),
+        fc.asyncProperty(
+          fc.constantFrom('GET', 'PUT', 'POST', 'DELETE'),
+          fc.constantFrom(...paths),
+          body,
+          query,
+          async (method, path, payload, params) => {
+            const qs = new URLSearchParams(params).toString();
+            const response = await call(
+              url,
+              method,
+              `${path}${qs ? `?${qs}` : ''}`,
+              method === 'GET' || method === 'DELETE' ? undefined : payload,
+            );
+            assert.ok(
+              response.status < 500,
+              `${method} ${path}?${qs} ${JSON.stringify(payload)} → ${response.status} ${response.text}`,
+            );
+          },
+        ),
         { numRuns: 300 },
       );
       // Garbage that is not JSON at all, with a JSON content type.
-      const raw = await fetch(`${url}/api/v1/machines`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"serial": ' });
+      const raw = await fetch(`${url}/api/v1/machines`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"serial": ',
+      });
       assert.equal(raw.status, 400);
       assert.equal(((await raw.json()) as { field: string }).field, 'body');
     });
@@ -311,7 +388,10 @@ export function inventoryApiSuite(fixture: InventoryFixture): void {
     before(async () => {
       store = await fixture.open();
       // The test client (127.0.0.1) is not in the allow list here.
-      server = await startApi(store, { allowed: (await import('../../src/api/auth.js')).AllowList.parse('192.0.2.0/24'), tokens: new TokenTable(new Map([[hashToken('t0ken-ops'), 'ops-bot']])) });
+      server = await startApi(store, {
+        allowed: (await import('../../src/api/auth.js')).AllowList.parse('192.0.2.0/24'),
+        tokens: new TokenTable(new Map([[hashToken('t0ken-ops'), 'ops-bot']])),
+      });
     });
     after(async () => {
       await server?.close();
@@ -326,9 +406,15 @@ export function inventoryApiSuite(fixture: InventoryFixture): void {
       assert.match((refused.body as { error: string }).error, /changes from 127\.0\.0\.1 need a bearer token/);
       const wrong = await call(server.url, 'PUT', '/api/v1/config/ipam', EXAMPLE_IPAM, { authorization: 'Bearer guess' });
       assert.equal(wrong.status, 401);
-      const ok = await call(server.url, 'PUT', '/api/v1/config/ipam', EXAMPLE_IPAM, { authorization: 'Bearer t0ken-ops', 'X-Sabakan-User': 'mallory' });
+      const ok = await call(server.url, 'PUT', '/api/v1/config/ipam', EXAMPLE_IPAM, {
+        authorization: 'Bearer t0ken-ops',
+        'X-Sabakan-User': 'mallory',
+      });
       assert.equal(ok.status, 200);
-      const log = (await call(server.url, 'GET', '/api/v1/logs')).text.trim().split('\n').map((l) => JSON.parse(l) as AuditRecord);
+      const log = (await call(server.url, 'GET', '/api/v1/logs')).text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as AuditRecord);
       assert.equal(log.at(-1)!.user, 'ops-bot', 'the token’s name, not the claimed header, is the audit user');
       assert.doesNotMatch(log.map((r) => JSON.stringify(r)).join(''), /t0ken-ops/, 'no secret in the audit log');
       // Machines escrow their own disk keys without a token, as with sabakan.
@@ -343,7 +429,11 @@ export function inventoryApiSuite(fixture: InventoryFixture): void {
     let server: TestServer;
     before(async () => {
       store = await fixture.open();
-      server = await startApi(store, { allowed: (await import('../../src/api/auth.js')).AllowList.parse('192.0.2.1'), protectReads: true, tokens: new TokenTable(new Map([[hashToken('reader'), 'dashboard']])) });
+      server = await startApi(store, {
+        allowed: (await import('../../src/api/auth.js')).AllowList.parse('192.0.2.1'),
+        protectReads: true,
+        tokens: new TokenTable(new Map([[hashToken('reader'), 'dashboard']])),
+      });
     });
     after(async () => {
       await server?.close();
@@ -353,7 +443,10 @@ export function inventoryApiSuite(fixture: InventoryFixture): void {
 
     it('needs a token for reads too', async () => {
       assert.equal((await call(server.url, 'GET', '/api/v1/machines')).status, 403);
-      assert.equal((await call(server.url, 'GET', '/api/v1/machines', undefined, { authorization: 'Bearer reader' })).status, 200);
+      assert.equal(
+        (await call(server.url, 'GET', '/api/v1/machines', undefined, { authorization: 'Bearer reader' })).status,
+        200,
+      );
     });
   });
 }

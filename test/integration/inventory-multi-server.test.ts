@@ -18,7 +18,17 @@ describe('three yagura serve processes on one etcd', () => {
     for (let i = 0; i < 3; i++) {
       const port = await freePort();
       servers.push(
-        new RunningYagura(['serve', '--listen', `127.0.0.1:${port}`, '--store', 'etcd', '--etcd-endpoints', cluster.endpoints[0]!, '--etcd-prefix', '/multi/']),
+        new RunningYagura([
+          'serve',
+          '--listen',
+          `127.0.0.1:${port}`,
+          '--store',
+          'etcd',
+          '--etcd-endpoints',
+          cluster.endpoints[0]!,
+          '--etcd-prefix',
+          '/multi/',
+        ]),
       );
       urls.push(`http://127.0.0.1:${port}`);
     }
@@ -31,7 +41,14 @@ describe('three yagura serve processes on one etcd', () => {
   });
 
   it('shows a write made through one server in a read through another at once', async () => {
-    assert.equal((await call(urls[0]!, 'POST', '/api/v1/machines', [{ serial: 'ryw-1', rack: 1, role: 'worker', bmc: { type: 'IPMI-2.0' } }])).status, 201);
+    assert.equal(
+      (
+        await call(urls[0]!, 'POST', '/api/v1/machines', [
+          { serial: 'ryw-1', rack: 1, role: 'worker', bmc: { type: 'IPMI-2.0' } },
+        ])
+      ).status,
+      201,
+    );
     for (let i = 0; i < 60; i++) {
       const writer = urls[i % 3]!;
       const reader = urls[(i + 1) % 3]!;
@@ -52,7 +69,9 @@ describe('three yagura serve processes on one etcd', () => {
     const clients = 40; // for a rack of 28
     const results = await Promise.all(
       Array.from({ length: clients }, (_, i) =>
-        call(urls[i % 3]!, 'POST', '/api/v1/machines', [{ serial: `race-${i}`, rack: 20, role: 'worker', bmc: { type: 'IPMI-2.0' } }]),
+        call(urls[i % 3]!, 'POST', '/api/v1/machines', [
+          { serial: `race-${i}`, rack: 20, role: 'worker', bmc: { type: 'IPMI-2.0' } },
+        ]),
       ),
     );
     const created = results.filter((r) => r.status === 201);

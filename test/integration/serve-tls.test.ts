@@ -58,7 +58,11 @@ describe('yagura serve with --tls-cert', () => {
   it('serves disk keys only on the HTTPS listener', async () => {
     const ca = readFileSync(certs.caFile);
     assert.equal((await call(http, 'PUT', '/api/v1/config/ipam', EXAMPLE_IPAM)).status, 200);
-    assert.equal((await call(http, 'POST', '/api/v1/machines', [{ serial: 'tls-1', rack: 0, role: 'worker', bmc: { type: 'IPMI-2.0' } }])).status, 201);
+    assert.equal(
+      (await call(http, 'POST', '/api/v1/machines', [{ serial: 'tls-1', rack: 0, role: 'worker', bmc: { type: 'IPMI-2.0' } }]))
+        .status,
+      201,
+    );
     const plain = await call(http, 'PUT', '/api/v1/crypts/tls-1/k1', Buffer.from('secret'));
     assert.equal(plain.status, 404);
     assert.match((plain.body as { error: string }).error, /only on the TLS listener/);
@@ -77,7 +81,10 @@ describe('yagura serve with --tls-cert', () => {
     const args = ['serve', '--data-dir', join(dir.path, 'bad'), '--listen', '127.0.0.1:0', '--tls-listen', '127.0.0.1:0'];
     let result = await runYagura([...args, '--tls-cert', garbage, '--tls-key', certs.serverKeyFile]);
     assert.equal(result.code, 1);
-    assert.match(result.stderr.trim(), /^yagura: --tls-cert\/--tls-key: .*: give a PEM certificate and its matching private key$/);
+    assert.match(
+      result.stderr.trim(),
+      /^yagura: --tls-cert\/--tls-key: .*: give a PEM certificate and its matching private key$/,
+    );
     result = await runYagura([...args, '--tls-cert', certs.serverCertFile, '--tls-key', certs.clientKeyFile]);
     assert.equal(result.code, 1);
     assert.match(result.stderr.trim(), /^yagura: --tls-cert\/--tls-key: .*key values mismatch/);

@@ -13,13 +13,28 @@ describe('IPAM', () => {
   });
 
   it('fills info with netmask, mask bits and the gateway of each address', () => {
-    const plan = planRegistration(EXAMPLE_IPAM, [{ serial: 's', rack: 1, role: 'worker', bmc: { type: 'IPMI-2.0' } }], new Map([[1, new Set([4])]]), new Date(0));
+    const plan = planRegistration(
+      EXAMPLE_IPAM,
+      [{ serial: 's', rack: 1, role: 'worker', bmc: { type: 'IPMI-2.0' } }],
+      new Map([[1, new Set([4])]]),
+      new Date(0),
+    );
     assert.equal(plan.kind, 'ok');
     if (plan.kind !== 'ok') return;
     const machine = plan.machines[0]!;
     assert.equal(machine.spec['index-in-rack'], 5);
-    assert.deepEqual(machine.info.network.ipv4[0], { address: '10.69.0.197', netmask: '255.255.255.192', maskbits: 26, gateway: '10.69.0.193' });
-    assert.deepEqual(machine.info.bmc.ipv4, { address: '10.72.17.37', netmask: '255.255.240.0', maskbits: 20, gateway: '10.72.16.1' });
+    assert.deepEqual(machine.info.network.ipv4[0], {
+      address: '10.69.0.197',
+      netmask: '255.255.255.192',
+      maskbits: 26,
+      gateway: '10.69.0.193',
+    });
+    assert.deepEqual(machine.info.bmc.ipv4, {
+      address: '10.72.17.37',
+      netmask: '255.255.240.0',
+      maskbits: 20,
+      gateway: '10.72.16.1',
+    });
     assert.equal(machine.spec['retire-date'], '1970-01-01T00:00:00.000Z', 'retire date defaults to registration time');
     assert.equal(machine.status.state, 'uninitialized');
   });
@@ -29,7 +44,10 @@ describe('IPAM', () => {
     assert.deepEqual(chooseIndex(EXAMPLE_IPAM, 0, 'boot', new Set([3])), { conflict: 'rack 0 already has a boot server' });
     assert.deepEqual(chooseIndex(EXAMPLE_IPAM, 0, 'worker', new Set([3, 4, 6])), { index: 5 });
     const full = new Set(Array.from({ length: 28 }, (_, i) => i + 4));
-    assert.match((chooseIndex(EXAMPLE_IPAM, 2, 'worker', full) as { conflict: string }).conflict, /rack 2 is full \(max-nodes-in-rack is 28\)/);
+    assert.match(
+      (chooseIndex(EXAMPLE_IPAM, 2, 'worker', full) as { conflict: string }).conflict,
+      /rack 2 is full \(max-nodes-in-rack is 28\)/,
+    );
   });
 
   it('computes the DHCP lease range of a rack segment (offsets 32–62 in the reference)', () => {

@@ -3,9 +3,26 @@ import { describe, it } from 'node:test';
 import type { Machine } from '../../src/inventory/model.js';
 import { matchesQuery, parseMachineQuery } from '../../src/inventory/search.js';
 
-function machine(serial: string, rack: number, role: string, state: Machine['status']['state'], labels: Record<string, string>): Machine {
+function machine(
+  serial: string,
+  rack: number,
+  role: string,
+  state: Machine['status']['state'],
+  labels: Record<string, string>,
+): Machine {
   return {
-    spec: { serial, labels, rack, 'index-in-rack': 4, role, ipv4: [`10.0.${rack}.${serial.length}`], ipv6: [], 'register-date': '', 'retire-date': '', bmc: { type: 'IPMI-2.0', ipv4: '', ipv6: '' } },
+    spec: {
+      serial,
+      labels,
+      rack,
+      'index-in-rack': 4,
+      role,
+      ipv4: [`10.0.${rack}.${serial.length}`],
+      ipv6: [],
+      'register-date': '',
+      'retire-date': '',
+      bmc: { type: 'IPMI-2.0', ipv4: '', ipv6: '' },
+    },
     status: { state, timestamp: '' },
     info: { network: { ipv4: [] }, bmc: { ipv4: { address: '', netmask: '', maskbits: 0, gateway: '' } } },
   };

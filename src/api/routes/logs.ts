@@ -14,25 +14,22 @@ const day = z
   }, 'is not a calendar date');
 
 export function logRoutes(app: FastifyInstance, inventory: Inventory): void {
-  app
-    .withTypeProvider<ZodTypeProvider>()
-    .get(
-      '/api/v1/logs',
-      {
-        schema: {
-          summary: 'Audit records of the days [since, until) (UTC)',
-          querystring: z.strictObject({ since: day.optional(), until: day.optional() }),
-        },
+  app.withTypeProvider<ZodTypeProvider>().get(
+    '/api/v1/logs',
+    {
+      schema: {
+        summary: 'Audit records of the days [since, until) (UTC)',
+        querystring: z.strictObject({ since: day.optional(), until: day.optional() }),
       },
-      async (request, reply) => {
-        const pages = inventory.logs(request.query.since, request.query.until);
-        const lines = Readable.from(
-          (async function* () {
-            for await (const records of pages)
-              if (records.length > 0) yield records.map((r) => JSON.stringify(r) + '\n').join('');
-          })(),
-        );
-        return reply.type('application/x-ndjson').send(lines);
-      },
-    );
+    },
+    async (request, reply) => {
+      const pages = inventory.logs(request.query.since, request.query.until);
+      const lines = Readable.from(
+        (async function* () {
+          for await (const records of pages) if (records.length > 0) yield records.map((r) => JSON.stringify(r) + '\n').join('');
+        })(),
+      );
+      return reply.type('application/x-ndjson').send(lines);
+    },
+  );
 }
