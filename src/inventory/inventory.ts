@@ -5,7 +5,7 @@
  * several servers on one etcd never hand out the same index or address.
  */
 import { hostname } from 'node:os';
-import type { Compare, KeyValue, Store, TxnOp } from '../store/interface.js';
+import { type Compare, keyUnchanged, type Store, type TxnOp } from '../store/interface.js';
 import { type Actor, type AuditEntry, auditOp, auditRange, auditRecord, type AuditRecord } from './audit.js';
 import { conflict, InventoryError, invalid, notFound } from './errors.js';
 import { ipamProblems } from './ipam.js';
@@ -62,9 +62,9 @@ export class Inventory {
       if (plan.kind === 'conflict') throw conflict(plan.message, plan.field);
       if (plan.kind === 'invalid') throw invalid(plan.message, plan.field);
       const compare: Compare[] = [
-        unchanged(IPAM_KEY, ipam),
-        ...racks.map((rack, i) => unchanged(rackKey(rack), rackDocs[i])),
-        ...plan.machines.map((m) => unchanged(machineKey(m.spec.serial), undefined)),
+        keyUnchanged(IPAM_KEY, ipam),
+        ...racks.map((rack, i) => keyUnchanged(rackKey(rack), rackDocs[i])),
+        ...plan.machines.map((m) => keyUnchanged(machineKey(m.spec.serial), undefined)),
       ];
       const success: TxnOp[] = [
         ...plan.machines.map((m): TxnOp => ({ type: 'put', key: machineKey(m.spec.serial), value: JSON.stringify(m) })),
@@ -107,7 +107,9 @@ export class Inventory {
     const found: Machine[] = [];
     // A search by serial looks up those machines instead of scanning all.
     const serials = query.having.values.serial;
-    const candidates = serials ? [...serials].map((s) => this.cache.get(s)).filter((m): m is Machine => m !== undefined) : this.cache.all();
+    const candidates = serials
+      ? [...serials].map((s) => this.cache.get(s)).filter((m): m is Machine => m !== undefined)
+      : this.cache.all();
     for (const machine of candidates) if (matchesQuery(machine, query)) found.push(withDuration(machine, now));
     return found.sort((a, b) => (a.spec.serial < b.spec.serial ? -1 : a.spec.serial > b.spec.serial ? 1 : 0));
   }
@@ -180,7 +182,7 @@ export class Inventory {
       const rack = await this.store.get(rackKey(machine.spec.rack));
       const indices = (rack ? (JSON.parse(rack.value) as number[]) : []).filter((i) => i !== machine.spec['index-in-rack']);
       const result = await this.store.txn({
-        compare: [unchanged(machineKey(serial), kv), unchanged(rackKey(machine.spec.rack), rack)],
+        compare: [keyUnchanged(machineKey(serial), kv), keyUnchanged(rackKey(machine.spec.rack), rack)],
         success: [
           { type: 'delete', key: machineKey(serial) },
           indices.length > 0
@@ -224,7 +226,7 @@ export class Inventory {
       }
       const result = await this.store.txn({
         // Any machine write since the check above touches MACHINES_CHANGED and makes this retry.
-        compare: [unchanged(IPAM_KEY, current), unchanged(MACHINES_CHANGED, changed)],
+        compare: [keyUnchanged(IPAM_KEY, current), keyUnchanged(MACHINES_CHANGED, changed)],
         success: [
           { type: 'put', key: IPAM_KEY, value: JSON.stringify(config) },
           this.audit(actor, { category: 'ipam', instance: 'ipam', action: 'set', detail: JSON.stringify(config) }),
@@ -262,7 +264,7 @@ export class Inventory {
       const cryptKey = `${cryptPrefix(serial)}${path}`;
       const result = await this.store.txn({
         // The machine compare keeps a key from slipping in while the machine turns retiring.
-        compare: [unchanged(machineKey(serial), kv), unchanged(cryptKey, undefined)],
+        compare: [keyUnchanged(machineKey(serial), kv), keyUnchanged(cryptKey, undefined)],
         success: [
           { type: 'put', key: cryptKey, value: key.toString('base64') },
           this.audit(actor, { category: 'crypts', instance: serial, action: 'put', detail: path }),
@@ -293,7 +295,7 @@ export class Inventory {
       const paths = keys.kvs.map((k) => k.key.slice(cryptPrefix(serial).length));
       const result = await this.store.txn({
         compare: [
-          unchanged(machineKey(serial), kv),
+          keyUnchanged(machineKey(serial), kv),
           ...keys.kvs.map((k) => ({ key: k.key, target: 'version' as const, result: '>' as const, value: 0 })),
         ],
         success: [
@@ -337,7 +339,7 @@ export class Inventory {
       const update = await change(JSON.parse(kv.value) as Machine);
       if (!update) return true;
       const result = await this.store.txn({
-        compare: [unchanged(machineKey(serial), kv)],
+        compare: [keyUnchanged(machineKey(serial), kv)],
         success: [
           { type: 'put', key: machineKey(serial), value: JSON.stringify(update.machine) },
           this.audit(actor, update.audit),
@@ -357,13 +359,6 @@ export class Inventory {
     }
     throw new InventoryError(503, `gave up after ${MAX_ATTEMPTS} conflicting attempts: too many concurrent writers; try again`);
   }
-}
-
-/** The compare that holds while a key is as it was read (or still missing). */
-function unchanged(key: string, kv: KeyValue | undefined): Compare {
-  return kv
-    ? { key, target: 'modRevision', result: '=', value: kv.modRevision }
-    : { key, target: 'createRevision', result: '=', value: 0 };
 }
 
 /** Every machine write touches this key; see MachineCache. */

@@ -1,5 +1,5 @@
 /** Read-modify-write of one key under compare-and-swap: the building block for every counter and record update. */
-import type { KeyValue, Store } from './interface.js';
+import { type KeyValue, keyUnchanged, type Store } from './interface.js';
 
 export interface UpdateResult {
   revision: number;
@@ -21,11 +21,7 @@ export async function updateKey(
     const current = await store.get(key);
     const value = change(current);
     const result = await store.txn({
-      compare: [
-        current
-          ? { key, target: 'modRevision', result: '=', value: current.modRevision }
-          : { key, target: 'createRevision', result: '=', value: 0 },
-      ],
+      compare: [keyUnchanged(key, current)],
       success: [{ type: 'put', key, value }],
     });
     if (result.succeeded) return { revision: result.revision, value, attempts };

@@ -176,3 +176,7 @@ export interface Store {
 
 export const keyExists = (key: string): Compare => ({ key, target: 'version', result: '>', value: 0 });
 export const keyMissing = (key: string): Compare => ({ key, target: 'createRevision', result: '=', value: 0 });
+
+/** Holds while `key` is as it was read (`kv`), or still missing when it was read as missing. */
+export const keyUnchanged = (key: string, kv: KeyValue | undefined): Compare =>
+  kv ? { key, target: 'modRevision', result: '=', value: kv.modRevision } : keyMissing(key);
