@@ -5,7 +5,12 @@ import { Command, CommanderError } from 'commander';
 import { UserError } from '../lib/errors.js';
 import { VERSION } from '../lib/version.js';
 import { StoreError } from '../store/errors.js';
+import { dhcpCommand, ipamCommand } from './config.js';
+import { cryptsCommand } from './crypts.js';
+import { logsCommand } from './logs.js';
+import { machinesCommand } from './machines.js';
 import { serveCommand } from './serve.js';
+import { tokenCommand } from './token.js';
 
 const program = new Command('yagura')
   .description(
@@ -14,7 +19,13 @@ const program = new Command('yagura')
   .version(VERSION)
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride()
-  .addCommand(serveCommand());
+  .addCommand(serveCommand())
+  .addCommand(machinesCommand())
+  .addCommand(ipamCommand())
+  .addCommand(dhcpCommand())
+  .addCommand(logsCommand())
+  .addCommand(cryptsCommand())
+  .addCommand(tokenCommand());
 
 // Subcommands added with addCommand do not inherit these settings.
 for (const command of program.commands) command.exitOverride().showHelpAfterError('(run with --help for usage)');

@@ -1,0 +1,38 @@
+/**
+ * The JSON documents that `-f FILE` commands send to the server: read from a
+ * file or from stdin ("-"), with errors that name the file, line and column.
+ */
+import { readFileSync } from 'node:fs';
+import { UserError } from '../lib/errors.js';
+
+export type JsonShape = 'array' | 'object';
+
+export function readJsonFile(file: string, shape: JsonShape, what: string): unknown {
+  const name = file === '-' ? 'stdin' : file;
+  let text: string;
+  try {
+    text = readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (error) {
+    throw new UserError(`${name}: cannot read it (${(error as NodeJS.ErrnoException).code})`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new UserError(`${name}${where(text, (error as Error).message)}: not valid JSON: ${(error as Error).message}`);
+  }
+  const isArray = Array.isArray(value);
+  const isObject = typeof value === 'object' && value !== null && !isArray;
+  if (shape === 'array' ? !isArray : !isObject)
+    throw new UserError(`${name}: expected ${shape === 'array' ? 'a JSON array' : 'a JSON object'} of ${what}`);
+  return value;
+}
+
+/** ":LINE:COLUMN" of the position V8 names in a JSON.parse message, if it names one. */
+function where(text: string, message: string): string {
+  const match = /position (\d+)/.exec(message);
+  if (!match) return '';
+  const before = text.slice(0, Number(match[1]));
+  const line = before.split('\n').length;
+  return `:${line}:${before.length - before.lastIndexOf('\n')}`;
+}
