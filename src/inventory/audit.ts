@@ -9,7 +9,7 @@ import type { KeyValue, TxnOp } from '../store/interface.js';
 
 export const AUDIT_PREFIX = 'audit/';
 
-export type AuditCategory = 'machines' | 'ipam' | 'dhcp' | 'crypts';
+export type AuditCategory = 'machines' | 'ipam' | 'dhcp' | 'crypts' | 'kernel-params' | 'ignitions' | 'images' | 'assets';
 
 /** Who made a change: the token's name (or the X-Sabakan-User header) and the client address. */
 export interface Actor {

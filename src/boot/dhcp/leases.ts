@@ -1,0 +1,141 @@
+/**
+ * DHCP leases in the store: one key per address (dhcp/leases/<hex IP>), each
+ * claimed with compare-and-swap. Clients booting in the same rack at the same
+ * moment contend only when they pick the same address, and they pick at
+ * random among the free ones — there is no per-rack document to serialize on
+ * (sabakan keeps one JSON document per rack range). Several servers sharing one
+ * etcd never hand one address to two clients, and leases survive restarts.
+ */
+import { formatIPv4 } from '../../lib/ipv4.js';
+import { type KeyValue, keyUnchanged, type Store, type TxnOp } from '../../store/interface.js';
+
+export const LEASE_PREFIX = 'dhcp/leases/';
+const DECLINED = 'declined';
+
+export interface LeaseRecord {
+  /** The client's hardware address, or "declined" for an address a client reported in use. */
+  mac: string;
+  /** Epoch ms after which the address is free again. */
+  expires: number;
+  /** "offered" until the client requests it, then "bound". */
+  state: 'offered' | 'bound' | 'declined';
+  hostname?: string;
+}
+
+export interface Lease extends LeaseRecord {
+  address: number;
+}
+
+export interface AddressRange {
+  first: number;
+  last: number;
+}
+
+export function leaseKey(address: number): string {
+  return `${LEASE_PREFIX}${address.toString(16).padStart(8, '0')}`;
+}
+
+export type Claim = { kind: 'ok'; lease: Lease } | { kind: 'exhausted' } | { kind: 'taken'; by: string };
+
+export class LeaseStore {
+  constructor(
+    private readonly store: Store,
+    private readonly now: () => number = Date.now,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  /** Every lease record in the range (expired ones included). */
+  async inRange(range: AddressRange): Promise<Map<number, { record: LeaseRecord; kv: KeyValue }>> {
+    const result = await this.store.range({ key: leaseKey(range.first), end: leaseKey(range.last + 1) });
+    return new Map(
+      result.kvs.map((kv) => [
+        parseInt(kv.key.slice(LEASE_PREFIX.length), 16),
+        { record: JSON.parse(kv.value) as LeaseRecord, kv },
+      ]),
+    );
+  }
+
+  /**
+   * Offers `mac` an address in `range`: its current lease there if it has one
+   * (or the address it asks for, when free), otherwise a random free or expired
+   * address. The offer holds the address for `holdMs`.
+   */
+  async offer(range: AddressRange, mac: string, requested: number | undefined, holdMs: number): Promise<Claim> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const leases = await this.inRange(range);
+      const now = this.now();
+      const mine = [...leases].find(([, l]) => l.record.mac === mac && l.record.expires > now);
+      if (mine) {
+        const [address, { record }] = mine;
+        return { kind: 'ok', lease: { ...record, address } };
+      }
+      const free = (address: number) => {
+        const lease = leases.get(address);
+        return !lease || lease.record.expires <= now;
+      };
+      let address: number | undefined;
+      if (requested !== undefined && requested >= range.first && requested <= range.last && free(requested)) address = requested;
+      else {
+        const candidates: number[] = [];
+        for (let a = range.first; a <= range.last; a++) if (free(a)) candidates.push(a);
+        if (candidates.length === 0) return { kind: 'exhausted' };
+        address = candidates[Math.floor(this.random() * candidates.length)]!;
+      }
+      const record: LeaseRecord = { mac, expires: now + holdMs, state: 'offered' };
+      if (await this.write(address, leases.get(address)?.kv, record)) return { kind: 'ok', lease: { ...record, address } };
+    }
+    return { kind: 'exhausted' };
+  }
+
+  /**
+   * Binds (or renews) `address` for `mac` for `leaseMs`: allowed when the
+   * address is offered to or bound by this client, or free. `taken` otherwise.
+   */
+  async bind(address: number, mac: string, leaseMs: number, hostname?: string): Promise<Claim> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const kv = await this.store.get(leaseKey(address));
+      const current = kv ? (JSON.parse(kv.value) as LeaseRecord) : undefined;
+      const now = this.now();
+      if (current && current.mac !== mac && current.expires > now) return { kind: 'taken', by: current.mac };
+      const record: LeaseRecord = { mac, expires: now + leaseMs, state: 'bound', ...(hostname ? { hostname } : {}) };
+      if (await this.write(address, kv, record)) return { kind: 'ok', lease: { ...record, address } };
+    }
+    return { kind: 'exhausted' };
+  }
+
+  /** Frees `address` if `mac` holds it. */
+  async release(address: number, mac: string): Promise<boolean> {
+    const kv = await this.store.get(leaseKey(address));
+    if (!kv || (JSON.parse(kv.value) as LeaseRecord).mac !== mac) return false;
+    const result = await this.store.txn({
+      compare: [keyUnchanged(leaseKey(address), kv)],
+      success: [{ type: 'delete', key: leaseKey(address) }],
+    });
+    return result.succeeded;
+  }
+
+  /** A client found `address` in use: keep it out of circulation for `quarantineMs`. */
+  async decline(address: number, mac: string, quarantineMs: number): Promise<boolean> {
+    const kv = await this.store.get(leaseKey(address));
+    if (!kv || (JSON.parse(kv.value) as LeaseRecord).mac !== mac) return false;
+    return this.write(address, kv, { mac: DECLINED, expires: this.now() + quarantineMs, state: 'declined' });
+  }
+
+  /** The live lease of `address`, if any. */
+  async get(address: number): Promise<Lease | undefined> {
+    const kv = await this.store.get(leaseKey(address));
+    if (!kv) return undefined;
+    const record = JSON.parse(kv.value) as LeaseRecord;
+    return record.expires > this.now() ? { ...record, address } : undefined;
+  }
+
+  private async write(address: number, previous: KeyValue | undefined, record: LeaseRecord): Promise<boolean> {
+    const op: TxnOp = { type: 'put', key: leaseKey(address), value: JSON.stringify(record) };
+    const result = await this.store.txn({ compare: [keyUnchanged(leaseKey(address), previous)], success: [op] });
+    return result.succeeded;
+  }
+}
+
+export function describeLease(lease: Lease): string {
+  return `${formatIPv4(lease.address)} ${lease.state} to ${lease.mac} until ${new Date(lease.expires).toISOString()}`;
+}
