@@ -8,6 +8,13 @@ needed=(
   "etcd-server:/usr/bin/etcd"
   "etcd-client:/usr/bin/etcdctl"
   "openssl:/usr/bin/openssl"
+  "qemu-system-x86:/usr/bin/qemu-system-x86_64"
+  "ipxe-qemu:/usr/lib/ipxe/qemu"
+  "dnsmasq-base:/usr/sbin/dnsmasq"
+  "cpio:/usr/bin/cpio"
+  "udhcpc:/usr/sbin/udhcpc"
+  "isc-dhcp-client:/usr/sbin/dhclient"
+  "ipxe:/usr/lib/ipxe/ipxe.efi"
 )
 
 missing=()

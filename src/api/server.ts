@@ -16,6 +16,7 @@ import { enforceAccess } from './access.js';
 import type { AuthPolicy } from './auth.js';
 import { handleError } from './errors.js';
 import { instrument } from './metrics.js';
+import { type BootSources, bootRoutes } from './routes/boot.js';
 import { configRoutes } from './routes/config.js';
 import { cryptRoutes } from './routes/crypts.js';
 import { logRoutes } from './routes/logs.js';
@@ -29,6 +30,8 @@ export interface ApiOptions {
   logger: Logger;
   /** Serve /api/v1/crypts on this listener. */
   crypts: boolean;
+  /** The network-boot chain (iPXE scripts, boot files), when this server netboots machines. */
+  boot?: BootSources;
   https?: { cert: Buffer; key: Buffer };
   /** How long /health waits for the store before calling it unavailable (ms). */
   healthTimeoutMs?: number;
@@ -77,6 +80,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   machineRoutes(app, options.inventory);
   configRoutes(app, options.inventory);
   logRoutes(app, options.inventory);
+  if (options.boot) bootRoutes(app, options.store, options.inventory, options.boot, options.metrics);
   if (options.crypts) cryptRoutes(app, options.inventory);
   else {
     app.all('/api/v1/crypts/*', { schema: { hide: true } }, async (_request, reply) =>

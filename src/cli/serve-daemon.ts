@@ -14,6 +14,8 @@ import { VERSION } from '../lib/version.js';
 import { startAutoCompaction } from '../store/compaction.js';
 import { openStore } from '../store/factory.js';
 import type { ServeFlags } from './serve.js';
+import type { DhcpServer } from '../boot/dhcp/server.js';
+import { startDhcp } from './serve-dhcp.js';
 import { storeConfig } from './store-options.js';
 
 export async function serve(flags: ServeFlags): Promise<void> {
@@ -35,6 +37,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
   const inventory = new Inventory(store, (err) => logger.warn({ err }, 'machine cache error'));
   const servers: FastifyInstance[] = [];
   const jobs: { stop(): void }[] = [];
+  let dhcp: DhcpServer | undefined;
   try {
     await inventory.start();
     const metrics = createMetrics(inventory.cache);
@@ -51,6 +54,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
       );
       await listenOn(servers[1]!, tlsListen, flags.tlsListen);
     }
+    dhcp = await startDhcp(flags, { store, inventory, metrics, logger, apiPort: listen.port });
   } catch (error) {
     for (const server of servers) await server.close();
     inventory.stop();
@@ -79,6 +83,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
       version: VERSION,
       listen: flags.listen,
       tlsListen: tls ? flags.tlsListen : undefined,
+      dhcpListen: dhcp ? flags.dhcpListen : 'off',
       store: status.backend,
       location: status.location,
       revision: status.revision,
@@ -96,6 +101,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
     process.once('SIGINT', () => stop('SIGINT'));
   });
   for (const job of jobs) job.stop();
+  await dhcp?.stop();
   await Promise.all(servers.map((s) => s.close())); // drains in-flight requests
   inventory.stop();
   await store.close();

@@ -11,6 +11,11 @@ export interface ServeFlags extends StoreFlags {
   tokenFile?: string;
   authReads?: boolean;
   auditRetentionDays: string;
+  dhcpListen: string;
+  dhcpLocalAddress: string;
+  dhcpServerId?: string;
+  advertiseUrl?: string;
+  ipxeEfi: string;
   compactRetention?: string;
 }
 
@@ -44,6 +49,39 @@ export function serveCommand(): Command {
       ).env('YAGURA_TOKEN_FILE'),
     )
     .addOption(new Option('--auth-reads', 'reads need a token or an allowed address too').env('YAGURA_AUTH_READS'))
+    .addOption(
+      new Option(
+        '--dhcp-listen <host:port|off>',
+        'address of the DHCP server (relayed and directly attached clients); "off" disables it',
+      )
+        .default('0.0.0.0:67')
+        .env('YAGURA_DHCP_LISTEN'),
+    )
+    .addOption(
+      new Option(
+        '--dhcp-local-address <ip|auto>',
+        'this host’s address on the directly attached node segment; auto: the one inside the IPAM node pool',
+      )
+        .default('auto')
+        .env('YAGURA_DHCP_LOCAL_ADDRESS'),
+    )
+    .addOption(
+      new Option(
+        '--dhcp-server-id <ip>',
+        'DHCP server identifier (default: the local segment address, or the address that routes to the relay)',
+      ).env('YAGURA_DHCP_SERVER_ID'),
+    )
+    .addOption(
+      new Option(
+        '--advertise-url <url>',
+        'how machines reach this server, e.g. http://10.69.0.3:10080 (default: the address each client used)',
+      ).env('YAGURA_ADVERTISE_URL'),
+    )
+    .addOption(
+      new Option('--ipxe-efi <file>', 'iPXE EFI binary handed to UEFI HTTP Boot clients')
+        .default('/usr/lib/ipxe/ipxe.efi')
+        .env('YAGURA_IPXE_EFI'),
+    )
     .addOption(
       new Option('--audit-retention-days <days>', 'how long audit records are kept')
         .default('60')

@@ -9,6 +9,15 @@ function checkBuilt(): void {
   if (!existsSync(YAGURA)) throw new Error(`${YAGURA} is missing: run "npm run build" first (npm test does)`);
 }
 
+/**
+ * Tests never run a DHCP server on the host's interfaces: `serve` gets
+ * --dhcp-listen off unless the test chooses an address itself (inside a
+ * network namespace it created).
+ */
+export function safeArgs(args: string[]): string[] {
+  return args[0] === 'serve' && !args.includes('--dhcp-listen') ? [...args, '--dhcp-listen', 'off'] : args;
+}
+
 export interface Finished {
   code: number | null;
   stdout: string;
@@ -19,7 +28,7 @@ export interface Finished {
 export function runYagura(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Finished> {
   checkBuilt();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [YAGURA, ...args], {
+    const child = spawn(process.execPath, [YAGURA, ...safeArgs(args)], {
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -43,7 +52,7 @@ export class RunningYagura {
 
   constructor(args: string[], env: NodeJS.ProcessEnv = {}) {
     checkBuilt();
-    this.child = spawn(process.execPath, [YAGURA, ...args], {
+    this.child = spawn(process.execPath, [YAGURA, ...safeArgs(args)], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

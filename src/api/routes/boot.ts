@@ -5,9 +5,10 @@
  */
 import { createReadStream, statSync } from 'node:fs';
 import { hostname } from 'node:os';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { counterIn } from '../../lib/metrics.js';
 import { z } from 'zod';
 import { chainScript, machineScript, OS, unknownMachineScript } from '../../boot/ipxe.js';
 import { getKernelParams, setKernelParams } from '../../boot/kernel-params.js';
@@ -19,7 +20,8 @@ import { textBody } from './text-body.js';
 
 /** Where the boot chain finds what it serves. */
 export interface BootSources {
-  advertiseUrl: string;
+  /** How machines reach this server, e.g. http://10.69.0.3:10080; by default the address each client used. */
+  advertiseUrl?: string;
   /** Path of the iPXE EFI binary (Debian's ipxe package: /usr/lib/ipxe/ipxe.efi). */
   ipxeEfiPath: string;
   /** ID of the newest image this server can serve, if any. */
@@ -30,30 +32,44 @@ export interface BootSources {
 
 export function bootRoutes(app: FastifyInstance, store: Store, inventory: Inventory, boot: BootSources, metrics: Registry): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
-  const unknown = new Counter({
-    name: 'yagura_boot_unknown_machine_total',
-    help: 'Per-machine iPXE scripts asked for by serials that are not registered.',
-    registers: [metrics],
-  });
-  const paths = { advertiseUrl: boot.advertiseUrl };
-
-  api.get('/api/v1/boot/ipxe.efi', { schema: { summary: 'The iPXE EFI binary, for UEFI HTTP Boot' } }, async (_request, reply) => {
-    let size: number;
-    try {
-      size = statSync(boot.ipxeEfiPath).size;
-    } catch {
-      return reply.code(404).send({ error: `the iPXE EFI binary ${boot.ipxeEfiPath} is missing on this server: install Debian's ipxe package or pass --ipxe-efi` });
-    }
-    return reply.type('application/efi').header('content-length', size).send(createReadStream(boot.ipxeEfiPath));
+  const unknown = counterIn(
+    metrics,
+    'yagura_boot_unknown_machine_total',
+    'Per-machine iPXE scripts asked for by serials that are not registered.',
+  );
+  const pathsFor = (request: FastifyRequest) => ({
+    advertiseUrl: boot.advertiseUrl ?? `${request.protocol}://${request.headers.host}`,
   });
 
-  api.get(`/api/v1/boot/${OS}/ipxe`, { schema: { summary: 'The iPXE chain script every iPXE client gets from DHCP' } }, async (_request, reply) =>
-    reply.type('text/plain').send(chainScript(paths)),
+  api.get(
+    '/api/v1/boot/ipxe.efi',
+    { schema: { summary: 'The iPXE EFI binary, for UEFI HTTP Boot' } },
+    async (_request, reply) => {
+      let size: number;
+      try {
+        size = statSync(boot.ipxeEfiPath).size;
+      } catch {
+        return reply
+          .code(404)
+          .send({
+            error: `the iPXE EFI binary ${boot.ipxeEfiPath} is missing on this server: install Debian's ipxe package or pass --ipxe-efi`,
+          });
+      }
+      return reply.type('application/efi').header('content-length', size).send(createReadStream(boot.ipxeEfiPath));
+    },
+  );
+
+  api.get(
+    `/api/v1/boot/${OS}/ipxe`,
+    { schema: { summary: 'The iPXE chain script every iPXE client gets from DHCP' } },
+    async (request, reply) => reply.type('text/plain').send(chainScript(pathsFor(request))),
   );
 
   api.get(
     `/api/v1/boot/${OS}/ipxe/:serial`,
-    { schema: { summary: 'The iPXE script of one machine, by SMBIOS serial', params: z.object({ serial: z.string().max(128) }) } },
+    {
+      schema: { summary: 'The iPXE script of one machine, by SMBIOS serial', params: z.object({ serial: z.string().max(128) }) },
+    },
     async (request, reply) => {
       const serial = request.params.serial;
       let role: string;
@@ -66,13 +82,20 @@ export function bootRoutes(app: FastifyInstance, store: Store, inventory: Invent
         return reply.code(404).type('text/plain').send(unknownMachineScript(serial));
       }
       const imageId = await boot.newestImage();
-      if (!imageId) return reply.code(404).type('text/plain').send('#!ipxe\necho Yagura: no OS image has been uploaded yet\nsleep 60\nreboot\n');
+      if (!imageId)
+        return reply
+          .code(404)
+          .type('text/plain')
+          .send('#!ipxe\necho Yagura: no OS image has been uploaded yet\nsleep 60\nreboot\n');
       const template = await boot.newestTemplate?.(role);
+      const paths = pathsFor(request);
       const script = machineScript(paths, {
         serial,
         imageId,
         kernelParams: await getKernelParams(store, OS),
-        configUrl: template ? `${boot.advertiseUrl}/api/v1/boot/ignitions/${encodeURIComponent(serial)}/${encodeURIComponent(template)}` : undefined,
+        configUrl: template
+          ? `${paths.advertiseUrl}/api/v1/boot/ignitions/${encodeURIComponent(serial)}/${encodeURIComponent(template)}`
+          : undefined,
       });
       return reply.type('text/plain').send(script);
     },
@@ -81,8 +104,12 @@ export function bootRoutes(app: FastifyInstance, store: Store, inventory: Invent
   api.get(`/api/v1/kernel_params/${OS}`, { schema: { summary: 'Kernel parameters' } }, async (_request, reply) =>
     reply.type('text/plain').send(await getKernelParams(store, OS)),
   );
-  api.put(`/api/v1/kernel_params/${OS}`, { config: { access: 'write' }, schema: { summary: 'Set kernel parameters (plain text)' } }, async (request) => {
-    await setKernelParams(store, OS, textBody(request.body).trim(), actorOf(request), hostname());
-    return {};
-  });
+  api.put(
+    `/api/v1/kernel_params/${OS}`,
+    { config: { access: 'write' }, schema: { summary: 'Set kernel parameters (plain text)' } },
+    async (request) => {
+      await setKernelParams(store, OS, textBody(request.body).trim(), actorOf(request), hostname());
+      return {};
+    },
+  );
 }

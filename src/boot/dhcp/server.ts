@@ -11,7 +11,8 @@
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import type { Logger } from 'pino';
-import { Counter, type Registry } from 'prom-client';
+import type { Counter, Registry } from 'prom-client';
+import { counterIn } from '../../lib/metrics.js';
 import type { DhcpConfig, IpamConfig } from '../../inventory/model.js';
 import { formatIPv4, parseIPv4 } from '../../lib/ipv4.js';
 import { DhcpParseError } from './codec-errors.js';
@@ -60,9 +61,9 @@ export class DhcpServer {
   private readonly replied: Counter;
 
   constructor(private readonly options: DhcpServerOptions) {
-    this.received = counter(options.metrics, 'yagura_dhcp_received_total', 'DHCP packets received, by message type.', ['type']);
-    this.dropped = counter(options.metrics, 'yagura_dhcp_dropped_total', 'DHCP packets dropped, by reason.', ['reason']);
-    this.replied = counter(options.metrics, 'yagura_dhcp_replies_total', 'DHCP replies sent, by message type.', ['type']);
+    this.received = counterIn(options.metrics, 'yagura_dhcp_received_total', 'DHCP packets received, by message type.', ['type']);
+    this.dropped = counterIn(options.metrics, 'yagura_dhcp_dropped_total', 'DHCP packets dropped, by reason.', ['reason']);
+    this.replied = counterIn(options.metrics, 'yagura_dhcp_replies_total', 'DHCP replies sent, by message type.', ['type']);
   }
 
   async start(): Promise<void> {
@@ -325,12 +326,6 @@ async function bindSocket(host: string, port: number): Promise<Socket> {
   socket.setBroadcast(true);
   socket.on('error', () => {}); // send errors are per packet; the server goes on
   return socket;
-}
-
-function counter(registry: Registry, name: string, help: string, labelNames: string[]): Counter {
-  return (
-    (registry.getSingleMetric(name) as Counter | undefined) ?? new Counter({ name, help, labelNames, registers: [registry] })
-  );
 }
 
 function typeName(type: number): string {
