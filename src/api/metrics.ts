@@ -27,7 +27,7 @@ export function createMetrics(machines: MachineCache): Registry {
     registers: [registry],
     collect() {
       this.reset();
-      for (const m of machines.all()) {
+      for (const { machine: m } of machines.all()) {
         for (const state of MACHINE_STATES) {
           this.set(
             { serial: m.spec.serial, rack: String(m.spec.rack), role: m.spec.role, state },

@@ -9,10 +9,10 @@ import { type Compare, keyUnchanged, type Store, type TxnOp } from '../store/int
 import { type Actor, type AuditEntry, auditOp, auditRange, auditRecord, type AuditRecord } from './audit.js';
 import { conflict, InventoryError, invalid, notFound } from './errors.js';
 import { ipamProblems } from './ipam.js';
-import { MACHINES_CHANGED, MACHINES_PREFIX, MachineCache } from './machine-cache.js';
+import { type CachedMachine, MACHINES_CHANGED, MACHINES_PREFIX, MachineCache, machineJson } from './machine-cache.js';
 import type { DhcpConfig, IpamConfig, Machine, MachineSpecInput, MachineState } from './model.js';
 import { planRegistration } from './registration.js';
-import { type MachineQuery, matchesQuery } from './search.js';
+import { compileQuery, type MachineQuery } from './search.js';
 import { checkTransition } from './states.js';
 
 const IPAM_KEY = 'config/ipam';
@@ -102,16 +102,38 @@ export class Inventory {
   }
 
   async search(query: MachineQuery): Promise<Machine[]> {
-    await this.cache.fresh();
     const now = this.now();
-    const found: Machine[] = [];
-    // A search by serial looks up those machines instead of scanning all.
-    const serials = query.having.values.serial;
-    const candidates = serials
-      ? [...serials].map((s) => this.cache.get(s)).filter((m): m is Machine => m !== undefined)
-      : this.cache.all();
-    for (const machine of candidates) if (matchesQuery(machine, query)) found.push(withDuration(machine, now));
-    return found.sort((a, b) => (a.spec.serial < b.spec.serial ? -1 : a.spec.serial > b.spec.serial ? 1 : 0));
+    return (await this.find(query)).map((entry) => withDuration(entry.machine, now));
+  }
+
+  /** The same search, as the JSON array text the API sends (built from pre-serialized machines). */
+  async searchJson(query: MachineQuery): Promise<string> {
+    const now = this.now().getTime();
+    return `[${(await this.find(query)).map((entry) => machineJson(entry, now)).join(',')}]`;
+  }
+
+  /** Machines matching the query, by serial, current as of every acknowledged write on any server. */
+  private async find(query: MachineQuery): Promise<CachedMachine[]> {
+    await this.cache.fresh();
+    const matches = compileQuery(query);
+    const found: CachedMachine[] = [];
+    for (const entry of this.candidates(query)) if (entry && matches(entry.machine)) found.push(entry);
+    return found.sort((a, b) =>
+      a.machine.spec.serial < b.machine.spec.serial ? -1 : a.machine.spec.serial > b.machine.spec.serial ? 1 : 0,
+    );
+  }
+
+  /** The smallest set that must contain every match: named serials, the named racks, or the machines with the labels. */
+  private candidates(query: MachineQuery): Iterable<CachedMachine | undefined> {
+    const { serial, rack } = query.having.values;
+    const labels = query.having.labels;
+    const options: string[][] = [];
+    if (serial) options.push([...serial]);
+    if (rack) options.push(this.cache.inRacks([...rack].map(Number)));
+    if (labels) options.push(this.cache.withLabels(labels));
+    if (options.length === 0) return this.cache.all();
+    const smallest = options.reduce((a, b) => (b.length < a.length ? b : a));
+    return smallest.map((s) => this.cache.get(s));
   }
 
   async getState(serial: string): Promise<MachineState> {

@@ -14,11 +14,36 @@ import type { Store, Watch } from '../store/interface.js';
 import type { Machine } from './model.js';
 
 export const MACHINES_PREFIX = 'machines/';
+
+/** A machine as the mirror keeps it: parsed, and pre-serialized around the one field computed per read. */
+export interface CachedMachine {
+  machine: Machine;
+  /** JSON of the machine up to `"duration":`; the duration goes between `before` and `after`. */
+  before: string;
+  after: string;
+}
+
+/** The JSON text of a machine with its status duration (seconds since the last state change) at `now`. */
+export function machineJson(entry: CachedMachine, now: number): string {
+  return entry.before + JSON.stringify((now - Date.parse(entry.machine.status.timestamp)) / 1000) + entry.after;
+}
+
+function cacheEntry(machine: Machine): CachedMachine {
+  const { spec, status, info } = machine;
+  return {
+    machine,
+    before: `{"spec":${JSON.stringify(spec)},"status":{"state":${JSON.stringify(status.state)},"timestamp":${JSON.stringify(status.timestamp)},"duration":`,
+    after: `},"info":${JSON.stringify(info)}}`,
+  };
+}
 export const MACHINES_CHANGED = 'inventory/machines-changed';
 const PAGE = 1000;
 
 export class MachineCache {
-  private machines = new Map<string, Machine>();
+  private machines = new Map<string, CachedMachine>();
+  /** rack → serials, and "name=value" → serials: searches start from the smallest candidate set. */
+  private byRack = new Map<number, Set<string>>();
+  private byLabel = new Map<string, Set<string>>();
   private revision = 0;
   private watch: Watch | undefined;
   private waiters: { revision: number; resolve: () => void }[] = [];
@@ -62,12 +87,24 @@ export class MachineCache {
     });
   }
 
-  get(serial: string): Machine | undefined {
+  get(serial: string): CachedMachine | undefined {
     return this.machines.get(serial);
   }
 
-  all(): IterableIterator<Machine> {
+  all(): IterableIterator<CachedMachine> {
     return this.machines.values();
+  }
+
+  /** Serials in any of these racks. */
+  inRacks(racks: Iterable<number>): string[] {
+    return [...racks].flatMap((rack) => [...(this.byRack.get(rack) ?? [])]);
+  }
+
+  /** Serials carrying every one of these labels. */
+  withLabels(pairs: [string, string][]): string[] {
+    const sets = pairs.map(([name, value]) => this.byLabel.get(`${name}=${value}`) ?? new Set<string>());
+    sets.sort((a, b) => a.size - b.size);
+    return [...sets[0]!].filter((serial) => sets.every((set) => set.has(serial)));
   }
 
   get size(): number {
@@ -75,15 +112,18 @@ export class MachineCache {
   }
 
   private async load(): Promise<void> {
-    const machines = new Map<string, Machine>();
+    const machines: Machine[] = [];
     let page = await this.store.range({ prefix: MACHINES_PREFIX, limit: PAGE });
     const revision = page.revision;
     for (;;) {
-      for (const kv of page.kvs) machines.set(kv.key.slice(MACHINES_PREFIX.length), JSON.parse(kv.value) as Machine);
+      for (const kv of page.kvs) machines.push(JSON.parse(kv.value) as Machine);
       if (!page.more) break;
       page = await this.store.range({ prefix: MACHINES_PREFIX, limit: PAGE, after: page.next, revision });
     }
-    this.machines = machines;
+    this.machines = new Map();
+    this.byRack = new Map();
+    this.byLabel = new Map();
+    for (const machine of machines) this.set(machine);
     this.advance(revision);
     this.follow(revision + 1);
   }
@@ -97,8 +137,8 @@ export class MachineCache {
           for (const event of events) {
             if (!event.kv.key.startsWith(MACHINES_PREFIX)) continue;
             const serial = event.kv.key.slice(MACHINES_PREFIX.length);
-            if (event.type === 'put') this.machines.set(serial, JSON.parse(event.kv.value) as Machine);
-            else this.machines.delete(serial);
+            if (event.type === 'put') this.set(JSON.parse(event.kv.value) as Machine);
+            else this.remove(serial);
           }
           this.advance(events[events.length - 1]!.kv.modRevision);
         }
@@ -111,10 +151,38 @@ export class MachineCache {
     })();
   }
 
+  private set(machine: Machine): void {
+    this.remove(machine.spec.serial);
+    const serial = machine.spec.serial;
+    this.machines.set(serial, cacheEntry(machine));
+    addTo(this.byRack, machine.spec.rack, serial);
+    for (const [name, value] of Object.entries(machine.spec.labels)) addTo(this.byLabel, `${name}=${value}`, serial);
+  }
+
+  private remove(serial: string): void {
+    const old = this.machines.get(serial)?.machine;
+    if (!old) return;
+    this.machines.delete(serial);
+    removeFrom(this.byRack, old.spec.rack, serial);
+    for (const [name, value] of Object.entries(old.spec.labels)) removeFrom(this.byLabel, `${name}=${value}`, serial);
+  }
+
   private advance(revision: number): void {
     this.revision = Math.max(this.revision, revision);
     const ready = this.waiters.filter((w) => w.revision <= this.revision);
     this.waiters = this.waiters.filter((w) => w.revision > this.revision);
     for (const waiter of ready) waiter.resolve();
   }
+}
+
+function addTo<K>(index: Map<K, Set<string>>, key: K, serial: string): void {
+  let set = index.get(key);
+  if (!set) index.set(key, (set = new Set()));
+  set.add(serial);
+}
+
+function removeFrom<K>(index: Map<K, Set<string>>, key: K, serial: string): void {
+  const set = index.get(key);
+  set?.delete(serial);
+  if (set?.size === 0) index.delete(key);
 }

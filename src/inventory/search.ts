@@ -64,46 +64,45 @@ export function parseMachineQuery(params: Record<string, string | string[] | und
 }
 
 export function matchesQuery(machine: Machine, query: MachineQuery): boolean {
-  if (!matchesAll(machine, query.having)) return false;
-  return !matchesAny(machine, query.notHaving);
+  return compileQuery(query)(machine);
 }
 
-/** Every given parameter matches (for inclusion). */
-function matchesAll(machine: Machine, filter: Filter): boolean {
-  for (const [field, values] of Object.entries(filter.values) as [(typeof FIELDS)[number], Set<string>][]) {
-    if (!fieldMatches(machine, field, values)) return false;
-  }
-  return !filter.labels || labelsMatch(machine, filter.labels);
+/** The query as one predicate, with every per-parameter decision made once (searches test it against every machine). */
+export function compileQuery(query: MachineQuery): (machine: Machine) => boolean {
+  const having = compileFilter(query.having);
+  const notHaving = compileFilter(query.notHaving);
+  if (notHaving.length === 0) return (m) => having.every((test) => test(m));
+  return (m) => having.every((test) => test(m)) && !notHaving.some((test) => test(m));
 }
 
-/** Any given parameter matches (for exclusion: each without- parameter excludes on its own). */
-function matchesAny(machine: Machine, filter: Filter): boolean {
-  for (const [field, values] of Object.entries(filter.values) as [(typeof FIELDS)[number], Set<string>][]) {
-    if (fieldMatches(machine, field, values)) return true;
-  }
-  return filter.labels !== undefined && labelsMatch(machine, filter.labels);
+type Test = (machine: Machine) => boolean;
+
+function compileFilter(filter: Filter): Test[] {
+  const tests: Test[] = (Object.entries(filter.values) as [(typeof FIELDS)[number], Set<string>][]).map(([field, values]) =>
+    fieldTest(field, values),
+  );
+  const pairs = filter.labels;
+  if (pairs) tests.push((m) => pairs.every(([name, value]) => m.spec.labels[name] === value));
+  return tests;
 }
 
-function fieldMatches(machine: Machine, field: (typeof FIELDS)[number], values: Set<string>): boolean {
-  const spec = machine.spec;
+function fieldTest(field: (typeof FIELDS)[number], values: Set<string>): Test {
   switch (field) {
     case 'serial':
-      return values.has(spec.serial);
-    case 'rack':
-      return values.has(String(spec.rack));
+      return (m) => values.has(m.spec.serial);
+    case 'rack': {
+      const racks = new Set([...values].map(Number));
+      return (m) => racks.has(m.spec.rack);
+    }
     case 'role':
-      return values.has(spec.role);
+      return (m) => values.has(m.spec.role);
     case 'ipv4':
-      return spec.ipv4.some((a) => values.has(a));
+      return (m) => m.spec.ipv4.some((a) => values.has(a));
     case 'ipv6':
-      return spec.ipv6.some((a) => values.has(a));
+      return (m) => m.spec.ipv6.some((a) => values.has(a));
     case 'bmc-type':
-      return values.has(spec.bmc.type);
+      return (m) => values.has(m.spec.bmc.type);
     case 'state':
-      return values.has(machine.status.state);
+      return (m) => values.has(m.status.state);
   }
-}
-
-function labelsMatch(machine: Machine, pairs: [string, string][]): boolean {
-  return pairs.every(([name, value]) => machine.spec.labels[name] === value);
 }

@@ -35,8 +35,7 @@ export function machineRoutes(app: FastifyInstance, inventory: Inventory): void 
     async (request, reply) => {
       const parsed = parseMachineQuery(request.query);
       if ('error' in parsed) throw invalid(parsed.error, parsed.field);
-      const machines = await inventory.search(parsed.query);
-      return reply.type('application/json').send(JSON.stringify(machines));
+      return reply.type('application/json').send(await inventory.searchJson(parsed.query));
     },
   );
 
