@@ -15,6 +15,7 @@ needed=(
   "udhcpc:/usr/sbin/udhcpc"
   "isc-dhcp-client:/usr/sbin/dhclient"
   "ipxe:/usr/lib/ipxe/ipxe.efi"
+  "ignition:/usr/bin/ignition-validate"
 )
 
 missing=()
