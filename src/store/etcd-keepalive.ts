@@ -4,6 +4,7 @@
  */
 import type { Etcd3, ILeaseKeepAliveResponse } from 'etcd3';
 import { StoreError } from './errors.js';
+import { closeStream } from './etcd-watch.js';
 
 type KeepAliveStream = Awaited<ReturnType<Etcd3['leaseClient']['leaseKeepAlive']>>;
 
@@ -47,10 +48,7 @@ export class EtcdKeepAlive {
   }
 
   close(): void {
-    void this.stream?.then((s) => {
-      s.on('error', () => {});
-      s.cancel();
-    });
+    void this.stream?.then(closeStream);
     this.stream = undefined;
     this.failAll(new StoreError('the store has been closed'));
   }

@@ -42,7 +42,7 @@ export class EtcdWatch {
     const grpc = this.grpc;
     this.grpc = undefined;
     grpc?.on('error', () => {});
-    grpc?.cancel();
+    if (grpc) closeStream(grpc);
   }
 
   private async connect(): Promise<void> {
@@ -56,7 +56,7 @@ export class EtcdWatch {
     }
     if (this.stopped) {
       grpc.on('error', () => {});
-      grpc.cancel();
+      closeStream(grpc);
       return;
     }
     this.grpc = grpc;
@@ -105,7 +105,7 @@ export class EtcdWatch {
     if (this.stopped || grpc !== this.grpc) return;
     this.grpc = undefined;
     grpc.on('error', () => {});
-    grpc.cancel();
+    closeStream(grpc);
     this.retry(error);
   }
 
@@ -114,4 +114,16 @@ export class EtcdWatch {
     this.retryTimer = setTimeout(() => void this.connect(), this.retryMs);
     this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
   }
+}
+
+/**
+ * Ends a stream we no longer want. Half-closing first matters: etcd3 counts an
+ * error on a still-writable stream (our own cancel included) as a failure of
+ * the host, and three in a row open its circuit breaker, failing every call
+ * on that client for seconds.
+ */
+export function closeStream(stream: { end(): void; cancel(): void; on(event: 'error', listener: () => void): unknown }): void {
+  stream.on('error', () => {});
+  stream.end();
+  stream.cancel();
 }
