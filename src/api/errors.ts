@@ -5,7 +5,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { InventoryError } from '../inventory/errors.js';
-import { InvalidRequestError, StoreUnavailableError } from '../store/errors.js';
+import { ContentionError, InvalidRequestError, StoreUnavailableError } from '../store/errors.js';
 
 export interface ErrorBody {
   error: string;
@@ -27,7 +27,8 @@ export function errorBody(error: unknown): { status: number; body: ErrorBody } {
     return { status: 400, body: withField(`${where}: ${issue.message}`, field || undefined) };
   }
   if (error instanceof InvalidRequestError) return { status: 400, body: { error: error.message } };
-  if (error instanceof StoreUnavailableError) return { status: 503, body: { error: error.message } };
+  if (error instanceof StoreUnavailableError || error instanceof ContentionError)
+    return { status: 503, body: { error: error.message } };
   const fastifyError = error as FastifyError;
   if (fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { status: 413, body: { error: 'request body too large' } };
   if (fastifyError.code === 'FST_ERR_CTP_EMPTY_JSON_BODY')

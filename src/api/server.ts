@@ -9,6 +9,9 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { AssetStore } from '../boot/assets.js';
+import type { ImageStore } from '../boot/images.js';
+import type { TemplateStore } from '../boot/templates/store.js';
 import type { Inventory } from '../inventory/inventory.js';
 import { VERSION } from '../lib/version.js';
 import type { Store } from '../store/interface.js';
@@ -17,8 +20,11 @@ import type { AuthPolicy } from './auth.js';
 import { handleError } from './errors.js';
 import { instrument } from './metrics.js';
 import { type BootSources, bootRoutes } from './routes/boot.js';
+import { assetRoutes } from './routes/assets.js';
 import { configRoutes } from './routes/config.js';
 import { cryptRoutes } from './routes/crypts.js';
+import { ignitionRoutes } from './routes/ignitions.js';
+import { imageRoutes } from './routes/images.js';
 import { logRoutes } from './routes/logs.js';
 import { machineRoutes } from './routes/machines.js';
 
@@ -35,6 +41,12 @@ export interface ApiOptions {
   https?: { cert: Buffer; key: Buffer };
   /** How long /health waits for the store before calling it unavailable (ms). */
   healthTimeoutMs?: number;
+  /** Serve /api/v1/images and the boot downloads of kernels and initrds. */
+  images?: ImageStore;
+  /** Serve /api/v1/assets. */
+  assets?: AssetStore;
+  /** Serve /api/v1/ignitions, /api/v1/templates and their per-machine renderings under /api/v1/boot. */
+  templates?: TemplateStore;
 }
 
 export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
@@ -80,6 +92,9 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   machineRoutes(app, options.inventory);
   configRoutes(app, options.inventory);
   logRoutes(app, options.inventory);
+  if (options.images) imageRoutes(app, options.images);
+  if (options.assets) assetRoutes(app, options.assets);
+  if (options.templates) ignitionRoutes(app, options.inventory, options.templates, options.boot?.advertiseUrl);
   if (options.boot) bootRoutes(app, options.store, options.inventory, options.boot, options.metrics);
   if (options.crypts) cryptRoutes(app, options.inventory);
   else {

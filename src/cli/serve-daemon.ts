@@ -1,5 +1,6 @@
 /** The running boot server behind `yagura serve`: loaded only when serve runs, so client commands start fast. */
 import { readFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { AllowList, type AuthPolicy, TokenTable } from '../api/auth.js';
@@ -15,7 +16,12 @@ import { startAutoCompaction } from '../store/compaction.js';
 import { openStore } from '../store/factory.js';
 import type { ServeFlags } from './serve.js';
 import type { DhcpServer } from '../boot/dhcp/server.js';
-import { startDhcp } from './serve-dhcp.js';
+import { AssetStore } from '../boot/assets.js';
+import { ImageStore } from '../boot/images.js';
+import { Replicator } from '../boot/replication.js';
+import { TemplateStore } from '../boot/templates/store.js';
+import type { BootSources } from '../api/routes/boot.js';
+import { advertiseUrlOf, startDhcp } from './serve-dhcp.js';
 import { storeConfig } from './store-options.js';
 
 export async function serve(flags: ServeFlags): Promise<void> {
@@ -23,6 +29,9 @@ export async function serve(flags: ServeFlags): Promise<void> {
   const tls = readTls(flags);
   const tlsListen = tls ? parseListen(flags.tlsListen, '--tls-listen') : undefined;
   const retentionMs = parseDuration(flags.compactRetention ?? (flags.store === 'embedded' ? '24h' : '0'), '--compact-retention');
+  const imageKeep = Number(flags.imageKeep);
+  if (!Number.isInteger(imageKeep) || imageKeep < 1)
+    throw new UserError(`--image-keep must be a whole number of images (1 or more), got ${flags.imageKeep}`, 2);
   const auditDays = Number(flags.auditRetentionDays);
   if (!Number.isInteger(auditDays) || auditDays < 1)
     throw new UserError(`--audit-retention-days must be a whole number of days, got ${flags.auditRetentionDays}`, 2);
@@ -38,10 +47,25 @@ export async function serve(flags: ServeFlags): Promise<void> {
   const servers: FastifyInstance[] = [];
   const jobs: { stop(): void }[] = [];
   let dhcp: DhcpServer | undefined;
+  let replicator: Replicator | undefined;
   try {
     await inventory.start();
     const metrics = createMetrics(inventory.cache);
-    const api = { store, inventory, policy, metrics, logger };
+    const advertiseUrl = advertiseUrlOf(flags);
+    const peerUrl = advertiseUrl ?? defaultPeerUrl(listen.port);
+    const files = { store, dataDir: flags.dataDir, advertiseUrl: peerUrl, logger: logger.child({ part: 'files' }) };
+    const images = await ImageStore.open({ ...files, keep: imageKeep });
+    const assets = await AssetStore.open(files);
+    const templates = new TemplateStore(store, { inventory });
+    replicator = new Replicator({ store, replicas: [images, assets], logger: logger.child({ part: 'replication' }) });
+    await replicator.start();
+    const boot: BootSources = {
+      advertiseUrl,
+      ipxeEfiPath: flags.ipxeEfi,
+      newestImage: () => images.newestLocalImage(),
+      newestTemplate: templates.newestTemplate,
+    };
+    const api = { store, inventory, policy, metrics, logger, images, assets, templates, boot };
     servers.push(await buildApi({ ...api, crypts: !tls }));
     await listenOn(servers[0]!, listen, flags.listen);
     if (tls && tlsListen) {
@@ -56,7 +80,9 @@ export async function serve(flags: ServeFlags): Promise<void> {
     }
     dhcp = await startDhcp(flags, { store, inventory, metrics, logger, apiPort: listen.port });
   } catch (error) {
+    await dhcp?.stop();
     for (const server of servers) await server.close();
+    await replicator?.stop();
     inventory.stop();
     await store.close();
     throw error;
@@ -103,9 +129,18 @@ export async function serve(flags: ServeFlags): Promise<void> {
   for (const job of jobs) job.stop();
   await dhcp?.stop();
   await Promise.all(servers.map((s) => s.close())); // drains in-flight requests
+  await replicator?.stop();
   inventory.stop();
   await store.close();
   logger.info('stopped');
+}
+
+/** How peers reach this server when --advertise-url is not given: the first non-loopback IPv4 address. */
+function defaultPeerUrl(port: number): string {
+  const address = Object.values(networkInterfaces())
+    .flat()
+    .find((a) => a !== undefined && a.family === 'IPv4' && !a.internal)?.address;
+  return `http://${address ?? '127.0.0.1'}:${port}`;
 }
 
 function readTls(flags: ServeFlags): { cert: Buffer; key: Buffer } | undefined {

@@ -16,6 +16,7 @@ export interface ServeFlags extends StoreFlags {
   dhcpServerId?: string;
   advertiseUrl?: string;
   ipxeEfi: string;
+  imageKeep: string;
   compactRetention?: string;
 }
 
@@ -76,6 +77,11 @@ export function serveCommand(): Command {
         '--advertise-url <url>',
         'how machines reach this server, e.g. http://10.69.0.3:10080 (default: the address each client used)',
       ).env('YAGURA_ADVERTISE_URL'),
+    )
+    .addOption(
+      new Option('--image-keep <n>', 'how many OS images to keep (the newest); older ones are deleted')
+        .default('5')
+        .env('YAGURA_IMAGE_KEEP'),
     )
     .addOption(
       new Option('--ipxe-efi <file>', 'iPXE EFI binary handed to UEFI HTTP Boot clients')

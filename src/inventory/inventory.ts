@@ -5,9 +5,10 @@
  * several servers on one etcd never hand out the same index or address.
  */
 import { hostname } from 'node:os';
+import { retryCas } from '../store/cas.js';
 import { type Compare, keyUnchanged, type Store, type TxnOp } from '../store/interface.js';
 import { type Actor, type AuditEntry, auditOp, auditRange, auditRecord, type AuditRecord } from './audit.js';
-import { conflict, InventoryError, invalid, notFound } from './errors.js';
+import { conflict, invalid, notFound } from './errors.js';
 import { ipamProblems } from './ipam.js';
 import { type CachedMachine, MACHINES_CHANGED, MACHINES_PREFIX, MachineCache, machineJson } from './machine-cache.js';
 import type { DhcpConfig, IpamConfig, Machine, MachineSpecInput, MachineState } from './model.js';
@@ -20,7 +21,6 @@ const DHCP_KEY = 'config/dhcp';
 const rackKey = (rack: number) => `node-indices/${rack}`;
 const machineKey = (serial: string) => `${MACHINES_PREFIX}${serial}`;
 const cryptPrefix = (serial: string) => `crypts/${serial}/`;
-const MAX_ATTEMPTS = 200;
 
 export const DEFAULT_DHCP: DhcpConfig = { 'lease-minutes': 60, 'dns-servers': [] };
 
@@ -49,7 +49,7 @@ export class Inventory {
   /** Registers a batch atomically: all machines or none. */
   async register(inputs: MachineSpecInput[], actor: Actor): Promise<Machine[]> {
     if (inputs.length === 0) throw invalid('the batch is empty: give a JSON array of machines');
-    return this.retry(async () => {
+    return retryCas(async () => {
       const ipam = await this.store.get(IPAM_KEY);
       if (!ipam) throw conflict('IPAM is not configured: set it first (PUT /api/v1/config/ipam, or yagura ipam set -f FILE)');
       const config = JSON.parse(ipam.value) as IpamConfig;
@@ -194,7 +194,7 @@ export class Inventory {
 
   /** Removes a retired machine and frees its index in the rack. */
   async remove(serial: string, actor: Actor): Promise<void> {
-    await this.retry(async () => {
+    await retryCas(async () => {
       const kv = await this.store.get(machineKey(serial));
       if (!kv) throw notFound(`machine ${serial}`);
       const machine = JSON.parse(kv.value) as Machine;
@@ -234,7 +234,7 @@ export class Inventory {
   async setIpam(config: IpamConfig, actor: Actor): Promise<void> {
     const problem = ipamProblems(config)[0];
     if (problem) throw invalid(`${problem.field}: ${problem.message}`, problem.field);
-    await this.retry(async () => {
+    await retryCas(async () => {
       const [current, changed, machines] = await Promise.all([
         this.store.get(IPAM_KEY),
         this.store.get(MACHINES_CHANGED),
@@ -277,7 +277,7 @@ export class Inventory {
 
   /** Stores a key; keys are create-only and refused once the machine is retiring. */
   async putCrypt(serial: string, path: string, key: Buffer, actor: Actor): Promise<void> {
-    await this.retry(async () => {
+    await retryCas(async () => {
       const kv = await this.store.get(machineKey(serial));
       if (!kv) throw notFound(`machine ${serial}`);
       const state = (JSON.parse(kv.value) as Machine).status.state;
@@ -307,7 +307,7 @@ export class Inventory {
 
   /** Deletes every disk key of a retiring machine; returns the deleted paths. */
   async deleteCrypts(serial: string, actor: Actor): Promise<string[]> {
-    return this.retry(async () => {
+    return retryCas(async () => {
       const kv = await this.store.get(machineKey(serial));
       if (!kv) throw notFound(`machine ${serial}`);
       const state = (JSON.parse(kv.value) as Machine).status.state;
@@ -355,7 +355,7 @@ export class Inventory {
     actor: Actor,
     change: (machine: Machine) => Promise<{ machine: Machine; audit: AuditEntry } | undefined>,
   ): Promise<void> {
-    await this.retry(async () => {
+    await retryCas(async () => {
       const kv = await this.store.get(machineKey(serial));
       if (!kv) throw notFound(`machine ${serial}`);
       const update = await change(JSON.parse(kv.value) as Machine);
@@ -370,16 +370,6 @@ export class Inventory {
       });
       return result.succeeded ? true : undefined;
     });
-  }
-
-  /** Runs `attempt` until it returns a value (undefined = lost a race, try again). */
-  private async retry<T>(attempt: () => Promise<T | undefined>): Promise<T> {
-    for (let i = 0; i < MAX_ATTEMPTS; i++) {
-      const result = await attempt();
-      if (result !== undefined) return result;
-      await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 * i)));
-    }
-    throw new InventoryError(503, `gave up after ${MAX_ATTEMPTS} conflicting attempts: too many concurrent writers; try again`);
   }
 }
 

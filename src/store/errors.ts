@@ -52,3 +52,11 @@ export class StoreClosedError extends StoreError {
     super('the store has been closed');
   }
 }
+
+/** A compare-and-swap loop lost too many races in a row: too many concurrent writers of the same keys. */
+export class ContentionError extends StoreError {
+  override name = 'ContentionError';
+  constructor(attempts: number) {
+    super(`gave up after ${attempts} conflicting attempts: too many concurrent writers; try again`);
+  }
+}

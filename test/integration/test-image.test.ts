@@ -7,58 +7,21 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, writeFileSync, copyFileSync } from 'node:fs';
+import { writeFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, it, type TestContext } from 'node:test';
 import { listTestNamespaces, NetNs, rootNamespaceLinks } from '../helpers/netns.js';
-import { missingQemuPackages, Qemu } from '../helpers/qemu.js';
+import { Qemu } from '../helpers/qemu.js';
 import { tempDir } from '../helpers/temp.js';
+import { BUILD_SCRIPT, DNSMASQ, MARKER, type TestImage, testImage } from '../helpers/test-image.js';
 
 const execFileAsync = promisify(execFile);
-const REPO = fileURLToPath(new URL('../..', import.meta.url));
-const BUILD_SCRIPT = join(REPO, 'images/build-test-image.sh');
-const DNSMASQ = '/usr/sbin/dnsmasq';
 
 // Measured on the 2-core TCG machine: direct boot to power-off ~6 s, netboot ~25-33 s.
 // The limits leave room for a machine busy with other test files.
 const DIRECT_BOOT_LIMIT_MS = 60_000;
 const NETBOOT_LIMIT_MS = 120_000;
-
-/** The marker line /init prints; the serial comes from SMBIOS, cmdline from /proc/cmdline. */
-const MARKER = /YAGURA-TEST-OS booted serial=(\S*) uptime=\S+ cmdline=([^\r\n]*)/;
-
-interface TestImage {
-  vmlinuz: string;
-  initrd: string;
-}
-
-let building: Promise<TestImage> | undefined;
-/** Builds the image once per test file (quick when the cache is current). */
-function testImage(): Promise<TestImage> {
-  building ??= (async () => {
-    const missing = missingQemuPackages();
-    if (!existsSync(DNSMASQ)) missing.push('dnsmasq-base');
-    if (!existsSync('/usr/bin/cpio')) missing.push('cpio');
-    if (missing.length > 0) {
-      throw new Error(
-        `missing Debian packages: ${missing.join(' ')} — install them with: bash scripts/host-packages.sh (as root)`,
-      );
-    }
-    try {
-      const { stdout } = await execFileAsync('bash', [BUILD_SCRIPT], { timeout: 10 * 60_000, maxBuffer: 1 << 20 });
-      const [vmlinuz, initrd] = stdout.trim().split('\n');
-      assert.ok(vmlinuz && existsSync(vmlinuz), `build script printed no vmlinuz path: ${stdout}`);
-      assert.ok(initrd && existsSync(initrd), `build script printed no initrd path: ${stdout}`);
-      return { vmlinuz, initrd };
-    } catch (error) {
-      const stderr = (error as { stderr?: string }).stderr ?? '';
-      throw new Error(`images/build-test-image.sh failed: ${(error as Error).message}\n${stderr}`, { cause: error });
-    }
-  })();
-  return building;
-}
 
 describe('netboot test OS', () => {
   it('builds with images/build-test-image.sh, and a second run reuses the build', { timeout: 15 * 60_000 }, async (t) => {

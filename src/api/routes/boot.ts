@@ -49,11 +49,9 @@ export function bootRoutes(app: FastifyInstance, store: Store, inventory: Invent
       try {
         size = statSync(boot.ipxeEfiPath).size;
       } catch {
-        return reply
-          .code(404)
-          .send({
-            error: `the iPXE EFI binary ${boot.ipxeEfiPath} is missing on this server: install Debian's ipxe package or pass --ipxe-efi`,
-          });
+        return reply.code(404).send({
+          error: `the iPXE EFI binary ${boot.ipxeEfiPath} is missing on this server: install Debian's ipxe package or pass --ipxe-efi`,
+        });
       }
       return reply.type('application/efi').header('content-length', size).send(createReadStream(boot.ipxeEfiPath));
     },

@@ -1,0 +1,350 @@
+/**
+ * Assets on this server: metadata in the Store under assets/<name> (see
+ * asset-model), files on this server's disk as <dataDir>/assets/<id>.
+ *
+ * Every upload gets a new ID from a global counter, so a file name is never
+ * reused: the body streams to a temp file (hashed, checked against the
+ * client's X-Sabakan-Asset-SHA256, fsynced), is renamed to its ID, and then
+ * the metadata switches to it by CAS, with the audit record; the old file is
+ * removed only after that. A crash in between leaves a file no metadata
+ * names, which the next sync removes. Servers without a copy fetch it from a
+ * peer listed in `urls` (sync, driven by the Replicator).
+ */
+import { mkdir, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { type Actor, auditOp } from '../inventory/audit.js';
+import { InventoryError, invalid, notFound } from '../inventory/errors.js';
+import { type KeyValue, keyUnchanged, type Store } from '../store/interface.js';
+import {
+  ASSET_ID_KEY,
+  ASSET_PREFIX,
+  type AssetInfo,
+  type AssetMeta,
+  assetFileName,
+  assetKey,
+  assetNameProblem,
+  assetWithoutUrl,
+  assetWithUrl,
+  ID_HEADER,
+  SHA256_HEADER,
+  sha256Problem,
+} from './asset-model.js';
+import { retryCas } from '../store/cas.js';
+import { MAX_URLS } from './image-model.js';
+import { emptyDir, listDir, moveIntoPlace, receiveFile, removeQuietly, tempPath, tooLarge } from './local-files.js';
+import { Mutex } from './mutex.js';
+import { peerOrder, type Replica, type SyncResult } from './replication.js';
+
+export const DEFAULT_MAX_ASSET_BYTES = 4 * 1024 ** 3;
+const PAGE = 1000;
+
+export interface AssetStoreOptions {
+  store: Store;
+  /** This server's data directory; assets live under <dataDir>/assets. */
+  dataDir: string;
+  /** How peers reach this server (e.g. http://10.0.0.1:10080): listed in `urls` of every asset it holds. */
+  advertiseUrl: string;
+  /** Largest asset accepted, in bytes (default 4 GiB, as sabakan). */
+  maxBytes?: number;
+  logger?: Logger;
+  now?: () => Date;
+}
+
+export interface AssetUpload {
+  name: string;
+  /** Required: stored and sent back on download. */
+  contentType: string | undefined;
+  /** The X-Sabakan-Asset-SHA256 header, when sent: the body must hash to it. */
+  sha256?: string;
+  options: Record<string, string>;
+  /** The Content-Length, when sent: refused early when over the limit. */
+  declaredBytes?: number;
+  body: AsyncIterable<Uint8Array>;
+}
+
+/** Where a download comes from: this server's disk, or (without a local copy yet) a peer to redirect to. */
+export type AssetLocation = { kind: 'local'; meta: AssetMeta; path: string } | { kind: 'peer'; meta: AssetMeta; url: string };
+
+export class AssetStore implements Replica {
+  readonly watchPrefix = ASSET_PREFIX;
+  readonly name = 'assets';
+  readonly maxBytes: number;
+  private readonly store: Store;
+  private readonly url: string;
+  private readonly logger: Logger;
+  private readonly now: () => Date;
+  private readonly host = hostname();
+  private readonly dir: string;
+  private readonly tmpDir: string;
+  private readonly lock = new Mutex();
+
+  private constructor(options: AssetStoreOptions) {
+    this.store = options.store;
+    this.url = options.advertiseUrl.replace(/\/+$/, '');
+    this.maxBytes = options.maxBytes ?? DEFAULT_MAX_ASSET_BYTES;
+    this.logger = options.logger ?? pino({ level: 'silent' });
+    this.now = options.now ?? (() => new Date());
+    this.dir = join(options.dataDir, 'assets');
+    this.tmpDir = join(this.dir, '.tmp');
+  }
+
+  /** Prepares the directories and removes temp files a crashed process left behind. */
+  static async open(options: AssetStoreOptions): Promise<AssetStore> {
+    const assets = new AssetStore(options);
+    await mkdir(assets.dir, { recursive: true });
+    await emptyDir(assets.tmpDir);
+    return assets;
+  }
+
+  /** Every asset's name, sorted. */
+  async names(): Promise<string[]> {
+    return (await this.allMetas()).map((m) => m.name);
+  }
+
+  async info(name: string): Promise<AssetInfo> {
+    const meta = await this.meta(name);
+    if (!meta) throw notFound(`asset ${name}`);
+    return { ...meta, exists: await this.hasLocal(meta) };
+  }
+
+  /** Stores an asset under a new ID: 201 when the name is new, 200 when it replaces an older version. */
+  async upload(upload: AssetUpload, actor: Actor): Promise<{ status: 200 | 201; id: number }> {
+    const { name } = upload;
+    const nameProblem = assetNameProblem(name);
+    if (nameProblem) throw invalid(nameProblem, 'name');
+    if (!upload.contentType)
+      throw invalid('Content-Type is required: it is stored and sent back with every download', 'content-type');
+    const shaProblem = upload.sha256 === undefined ? undefined : sha256Problem(upload.sha256);
+    if (shaProblem) throw invalid(shaProblem, SHA256_HEADER);
+    if (upload.declaredBytes !== undefined && upload.declaredBytes > this.maxBytes) throw tooLarge(this.maxBytes);
+    const temp = tempPath(this.tmpDir, 'upload');
+    try {
+      const digest = await receiveFile(upload.body, temp, this.maxBytes);
+      const expected = upload.sha256?.toLowerCase();
+      if (expected && digest.sha256 !== expected)
+        throw invalid(
+          `the body's SHA-256 is ${digest.sha256}, not ${expected} as ${SHA256_HEADER} says: nothing was stored`,
+          SHA256_HEADER,
+        );
+      const id = await this.allocateId();
+      const meta: AssetMeta = {
+        name,
+        id,
+        'content-type': upload.contentType,
+        date: this.now().toISOString(),
+        size: digest.size,
+        sha256: digest.sha256,
+        urls: [this.url],
+        options: upload.options,
+      };
+      return await this.lock.run(() => this.commitUpload(meta, temp, actor));
+    } finally {
+      await removeQuietly(temp);
+    }
+  }
+
+  async remove(name: string, actor: Actor): Promise<void> {
+    await this.lock.run(() =>
+      retryCas(async () => {
+        const kv = await this.store.get(assetKey(name));
+        if (!kv) throw notFound(`asset ${name}`);
+        const meta = JSON.parse(kv.value) as AssetMeta;
+        const result = await this.store.txn({
+          compare: [keyUnchanged(assetKey(name), kv)],
+          success: [
+            { type: 'delete', key: assetKey(name) },
+            this.audit(actor, 'delete', name, { id: meta.id, sha256: meta.sha256 }),
+          ],
+        });
+        if (!result.succeeded) return undefined;
+        await removeQuietly(this.file(meta.id));
+        this.logger.info({ asset: name, id: meta.id }, 'asset deleted');
+        return true;
+      }),
+    );
+  }
+
+  /** Where to serve an asset from; 404 when it does not exist or no server holds a copy. */
+  async locate(name: string): Promise<AssetLocation> {
+    const meta = await this.meta(name);
+    if (!meta) throw notFound(`asset ${name}`);
+    if (await this.hasLocal(meta)) return { kind: 'local', meta, path: this.file(meta.id) };
+    const peer = peerOrder(meta.urls, this.url)[0];
+    if (!peer) throw new InventoryError(404, `asset ${name} is not on this server yet and no other server holds a copy`);
+    return { kind: 'peer', meta, url: `${peer}/api/v1/assets/${encodeURIComponent(name)}` };
+  }
+
+  /**
+   * Makes this server's disk match the metadata: removes files no asset
+   * names, fetches missing ones from peers and keeps this server's URL listed
+   * exactly where it holds a copy. `pending` when something could not be fetched yet.
+   */
+  async sync(signal: AbortSignal): Promise<SyncResult> {
+    const missing = await this.lock.run(async () => {
+      const metas = await this.allMetas();
+      const wanted = new Set(metas.map((m) => assetFileName(m.id)));
+      for (const name of await listDir(this.dir)) {
+        if (name === '.tmp' || wanted.has(name)) continue;
+        await removeQuietly(join(this.dir, name));
+        this.logger.info({ file: name }, 'removed a local asset file no asset names');
+      }
+      const missing: AssetMeta[] = [];
+      for (const meta of metas) {
+        const here = await this.hasLocal(meta);
+        if (!here) missing.push(meta);
+        // Writes only when this server's listing is wrong (a crash before the URL was added, a lost disk).
+        if (here !== meta.urls.includes(this.url))
+          await this.updateMeta(meta.name, (m) =>
+            m.id !== meta.id ? undefined : here ? assetWithUrl(m, this.url, MAX_URLS) : assetWithoutUrl(m, this.url),
+          );
+      }
+      return missing;
+    });
+    let pending = false;
+    for (const meta of missing) {
+      if (signal.aborted) return { pending: true };
+      if (!(await this.fetchFromPeers(meta, signal))) pending = true;
+    }
+    return { pending };
+  }
+
+  // ---- internals ----
+
+  private file(id: number): string {
+    return join(this.dir, assetFileName(id));
+  }
+
+  private async commitUpload(meta: AssetMeta, temp: string, actor: Actor): Promise<{ status: 200 | 201; id: number }> {
+    const final = this.file(meta.id);
+    await moveIntoPlace(temp, final, this.dir);
+    try {
+      const previous = await retryCas(async () => {
+        const kv = await this.store.get(assetKey(meta.name));
+        const result = await this.store.txn({
+          compare: [keyUnchanged(assetKey(meta.name), kv)],
+          success: [
+            { type: 'put', key: assetKey(meta.name), value: JSON.stringify(meta) },
+            this.audit(actor, 'upload', meta.name, {
+              id: meta.id,
+              size: meta.size,
+              sha256: meta.sha256,
+              'content-type': meta['content-type'],
+            }),
+          ],
+        });
+        if (!result.succeeded) return undefined;
+        return { old: kv ? (JSON.parse(kv.value) as AssetMeta) : undefined };
+      });
+      if (previous.old) await removeQuietly(this.file(previous.old.id));
+      this.logger.info({ asset: meta.name, id: meta.id, size: meta.size }, 'asset uploaded');
+      return { status: previous.old ? 200 : 201, id: meta.id };
+    } catch (error) {
+      // Keep the file only if the metadata switched to it after all (a write whose answer was lost).
+      const current = await this.meta(meta.name).catch(() => meta);
+      if (current?.id !== meta.id) await removeQuietly(final);
+      throw error;
+    }
+  }
+
+  private async fetchFromPeers(meta: AssetMeta, signal: AbortSignal): Promise<boolean> {
+    for (const peer of peerOrder(meta.urls, this.url)) {
+      const temp = tempPath(this.tmpDir, 'fetch');
+      try {
+        const response = await fetch(`${peer}/api/v1/assets/${encodeURIComponent(meta.name)}`, { signal });
+        if (!response.ok || !response.body || response.headers.get(ID_HEADER) !== String(meta.id)) {
+          await response.body?.cancel();
+          this.logger.warn(
+            { asset: meta.name, id: meta.id, peer, status: response.status },
+            'peer could not send this version of the asset',
+          );
+          continue;
+        }
+        const digest = await receiveFile(response.body, temp, meta.size);
+        if (digest.sha256 !== meta.sha256 || digest.size !== meta.size) {
+          this.logger.warn(
+            { asset: meta.name, id: meta.id, peer },
+            'peer sent an asset whose checksum does not match its metadata',
+          );
+          continue;
+        }
+        await this.lock.run(() => this.commitReplica(meta, temp));
+        this.logger.info({ asset: meta.name, id: meta.id, peer }, 'asset fetched from a peer');
+        return true;
+      } catch (error) {
+        if (signal.aborted) return false;
+        this.logger.warn(
+          { asset: meta.name, id: meta.id, peer, err: (error as Error).message },
+          'fetching an asset from a peer failed',
+        );
+      } finally {
+        await removeQuietly(temp);
+      }
+    }
+    return false;
+  }
+
+  private async commitReplica(meta: AssetMeta, temp: string): Promise<void> {
+    const current = await this.meta(meta.name);
+    // Deleted or replaced while we fetched: nothing to keep.
+    if (current?.id !== meta.id) return;
+    if (!(await this.hasLocal(current))) await moveIntoPlace(temp, this.file(meta.id), this.dir);
+    await this.updateMeta(meta.name, (m) => (m.id === meta.id ? assetWithUrl(m, this.url, MAX_URLS) : undefined));
+  }
+
+  private async hasLocal(meta: AssetMeta): Promise<boolean> {
+    try {
+      return (await stat(this.file(meta.id))).size === meta.size;
+    } catch {
+      return false;
+    }
+  }
+
+  private async meta(name: string): Promise<AssetMeta | undefined> {
+    const kv = await this.store.get(assetKey(name));
+    return kv ? (JSON.parse(kv.value) as AssetMeta) : undefined;
+  }
+
+  private async allMetas(): Promise<AssetMeta[]> {
+    const metas: AssetMeta[] = [];
+    let page = await this.store.range({ prefix: ASSET_PREFIX, limit: PAGE });
+    const revision = page.revision;
+    for (;;) {
+      metas.push(...page.kvs.map((kv) => JSON.parse(kv.value) as AssetMeta));
+      if (!page.more) return metas;
+      page = await this.store.range({ prefix: ASSET_PREFIX, limit: PAGE, after: page.next, revision });
+    }
+  }
+
+  /** The next ID from the global counter (its own CAS: an ID that ends up unused is harmless). */
+  private async allocateId(): Promise<number> {
+    return retryCas(async () => {
+      const kv = await this.store.get(ASSET_ID_KEY);
+      const id = (kv ? Number(kv.value) : 0) + 1;
+      const result = await this.store.txn({
+        compare: [keyUnchanged(ASSET_ID_KEY, kv)],
+        success: [{ type: 'put', key: ASSET_ID_KEY, value: String(id) }],
+      });
+      return result.succeeded ? id : undefined;
+    });
+  }
+
+  /** Read-modify-write of one asset's metadata without an audit record (bookkeeping of who holds what). */
+  private async updateMeta(name: string, change: (meta: AssetMeta) => AssetMeta | undefined): Promise<void> {
+    await retryCas(async () => {
+      const kv: KeyValue | undefined = await this.store.get(assetKey(name));
+      const next = kv ? change(JSON.parse(kv.value) as AssetMeta) : undefined;
+      if (!next) return true;
+      const result = await this.store.txn({
+        compare: [keyUnchanged(assetKey(name), kv)],
+        success: [{ type: 'put', key: assetKey(name), value: JSON.stringify(next) }],
+      });
+      return result.succeeded ? true : undefined;
+    });
+  }
+
+  private audit(actor: Actor, action: string, name: string, detail: unknown) {
+    return auditOp({ category: 'assets', instance: name, action, detail: JSON.stringify(detail) }, actor, this.host, this.now());
+  }
+}

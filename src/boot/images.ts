@@ -1,0 +1,379 @@
+/**
+ * OS images on this server: the shared index in the Store (see image-model)
+ * and this server's copies on its own disk, under
+ * <dataDir>/images/coreos/<id>/{kernel,initrd.gz,SHA256SUMS}.
+ *
+ * An upload streams the tar into a temp directory beside the images, checks
+ * and fsyncs it, renames it into place and only then writes the index entry
+ * (with its audit record) by CAS; whatever fails on the way is removed again.
+ * A crash between the rename and the index write leaves a directory no entry
+ * names, which the next sync removes. Servers that lack an image fetch it from
+ * a peer listed in the entry's `urls` (sync, driven by the Replicator).
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pino, type Logger } from 'pino';
+import { type Actor, auditOp } from '../inventory/audit.js';
+import { InventoryError, invalid, notFound } from '../inventory/errors.js';
+import { keyUnchanged, type KeyValue, type Store, type TxnOp } from '../store/interface.js';
+import { retryCas } from '../store/cas.js';
+import {
+  DEFAULT_KEEP_IMAGES,
+  IMAGE_INDEX_KEY,
+  IMAGE_OS,
+  type ImageContent,
+  type ImageEntry,
+  type ImageFile,
+  type ImageIndex,
+  imageIdProblem,
+  parseIndex,
+  parseSha256sums,
+  planUpload,
+  sameContent,
+  sha256sums,
+  withoutImage,
+  withoutUrl,
+  withUrl,
+} from './image-model.js';
+import { extractImageTar, imageTarStream } from './image-tar.js';
+import { emptyDir, fsyncDir, HashedFile, listDir, moveIntoPlace, removeQuietly, tempPath, tooLarge } from './local-files.js';
+import { Mutex } from './mutex.js';
+import { peerOrder, type Replica, type SyncResult } from './replication.js';
+
+export const DEFAULT_MAX_IMAGE_BYTES = 4 * 1024 ** 3;
+const SUMS = 'SHA256SUMS';
+
+export interface ImageStoreOptions {
+  store: Store;
+  /** This server's data directory; images live under <dataDir>/images. */
+  dataDir: string;
+  /** How peers reach this server (e.g. http://10.0.0.1:10080): listed in `urls` of every image it holds. */
+  advertiseUrl: string;
+  /** Keep the newest this many images (default 5); an upload beyond that deletes the oldest. */
+  keep?: number;
+  /** Largest image tar accepted, in bytes (default 4 GiB). */
+  maxBytes?: number;
+  logger?: Logger;
+  now?: () => Date;
+}
+
+/** An index entry as the API lists it: with whether this server holds a copy. */
+export interface ImageListing extends ImageEntry {
+  exists: boolean;
+}
+
+/** A file of an image on this server's disk. */
+export interface LocalImageFile {
+  path: string;
+  sha256: string;
+}
+
+export class ImageStore implements Replica {
+  readonly watchPrefix = IMAGE_INDEX_KEY;
+  readonly name = 'images';
+  readonly maxBytes: number;
+  private readonly store: Store;
+  private readonly url: string;
+  private readonly keep: number;
+  private readonly logger: Logger;
+  private readonly now: () => Date;
+  private readonly host = hostname();
+  private readonly imagesDir: string;
+  private readonly tmpDir: string;
+  private readonly lock = new Mutex();
+
+  private constructor(options: ImageStoreOptions) {
+    this.store = options.store;
+    this.url = options.advertiseUrl.replace(/\/+$/, '');
+    this.keep = options.keep ?? DEFAULT_KEEP_IMAGES;
+    this.maxBytes = options.maxBytes ?? DEFAULT_MAX_IMAGE_BYTES;
+    this.logger = options.logger ?? pino({ level: 'silent' });
+    this.now = options.now ?? (() => new Date());
+    this.imagesDir = join(options.dataDir, 'images', IMAGE_OS);
+    this.tmpDir = join(options.dataDir, 'images', '.tmp');
+    if (!Number.isInteger(this.keep) || this.keep < 1) throw new RangeError(`keep must be a positive integer, not ${this.keep}`);
+  }
+
+  /** Prepares the directories and removes temp files a crashed process left behind. */
+  static async open(options: ImageStoreOptions): Promise<ImageStore> {
+    const images = new ImageStore(options);
+    await mkdir(images.imagesDir, { recursive: true });
+    await emptyDir(images.tmpDir);
+    return images;
+  }
+
+  async list(): Promise<ImageListing[]> {
+    const { index } = await this.readIndex();
+    return Promise.all(index.images.map(async (entry) => ({ ...entry, exists: await this.hasLocal(entry) })));
+  }
+
+  /**
+   * Stores the image tar streamed in `body` under `id`: 201 for a new image,
+   * 200 when the same content is already there; 409 for an ID with other
+   * content or one recently deleted.
+   */
+  async upload(
+    id: string,
+    body: AsyncIterable<Uint8Array>,
+    actor: Actor,
+    declaredBytes?: number,
+  ): Promise<{ status: 200 | 201; id: string }> {
+    const problem = imageIdProblem(id);
+    if (problem) throw invalid(problem, 'id');
+    if (declaredBytes !== undefined && declaredBytes > this.maxBytes) throw tooLarge(this.maxBytes);
+    if ((await this.readIndex()).index.deleted.includes(id)) throw deletedConflict(id);
+    const temp = tempPath(this.tmpDir, 'upload');
+    await mkdir(temp);
+    try {
+      const content = await extractImageTar(body, temp, this.maxBytes);
+      await writeSums(temp, content);
+      return await this.lock.run(() => this.commitUpload(id, temp, content, actor));
+    } finally {
+      await removeQuietly(temp);
+    }
+  }
+
+  /** Deletes image `id` from the index (its ID joins the deleted list) and from this server's disk. */
+  async remove(id: string, actor: Actor): Promise<void> {
+    await this.lock.run(() =>
+      retryCas(async () => {
+        const { kv, index } = await this.readIndex();
+        const entry = index.images.find((e) => e.id === id);
+        const next = withoutImage(index, id);
+        if (!entry || !next) throw notFound(`image ${id}`);
+        const audit = this.audit(actor, 'delete', id, { size: entry.size, sha256: entry.sha256 });
+        if (!(await this.writeIndex(kv, next, [audit]))) return undefined;
+        await removeQuietly(this.imageDir(id));
+        this.logger.info({ image: id }, 'image deleted');
+        return true;
+      }),
+    );
+  }
+
+  /** One file of an image this server holds; 404 when the index lacks it or this server has no copy yet. */
+  async file(id: string, file: ImageFile): Promise<LocalImageFile> {
+    const entry = await this.localEntry(id);
+    return { path: join(this.imageDir(id), file), sha256: entry.sha256[file] };
+  }
+
+  /** The image as a tar (what peers fetch); 404 as for file(). */
+  async tar(id: string): Promise<{ size: number; stream: Readable }> {
+    const entry = await this.localEntry(id);
+    const tar = await imageTarStream(this.imageDir(id), new Date(entry.date));
+    if (!tar) throw notHere(id);
+    return tar;
+  }
+
+  /** The ID of the newest image in the index that this server holds, for the boot script. */
+  async newestLocalImage(): Promise<string | undefined> {
+    const { index } = await this.readIndex();
+    for (const entry of [...index.images].reverse()) if (await this.hasLocal(entry)) return entry.id;
+    return undefined;
+  }
+
+  /**
+   * Makes this server's disk match the index: removes images no entry names,
+   * fetches missing ones from peers, and keeps this server's URL listed exactly
+   * where it holds a copy. `pending` when something could not be fetched yet.
+   */
+  async sync(signal: AbortSignal): Promise<SyncResult> {
+    const missing = await this.lock.run(async () => {
+      const { index } = await this.readIndex();
+      const listed = new Map(index.images.map((e) => [e.id, e]));
+      for (const name of await listDir(this.imagesDir)) {
+        const entry = listed.get(name);
+        if (entry && (await this.hasLocal(entry))) continue;
+        await removeQuietly(join(this.imagesDir, name));
+        this.logger.info({ image: name }, 'removed a local image the index no longer lists');
+      }
+      const missing: ImageEntry[] = [];
+      for (const entry of index.images) {
+        const here = await this.hasLocal(entry);
+        if (!here) missing.push(entry);
+        // Writes only when this server's listing is wrong (a crash before the URL was added, a lost disk).
+        if (here !== entry.urls.includes(this.url))
+          await this.updateIndex((i) => (here ? withUrl(i, entry.id, this.url) : withoutUrl(i, entry.id, this.url)));
+      }
+      return missing;
+    });
+    let pending = false;
+    for (const entry of missing) {
+      if (signal.aborted) return { pending: true };
+      if (!(await this.fetchFromPeers(entry, signal))) pending = true;
+    }
+    return { pending };
+  }
+
+  // ---- internals ----
+
+  private imageDir(id: string): string {
+    return join(this.imagesDir, id);
+  }
+
+  private async commitUpload(
+    id: string,
+    temp: string,
+    content: ImageContent,
+    actor: Actor,
+  ): Promise<{ status: 200 | 201; id: string }> {
+    const final = this.imageDir(id);
+    let placed = false;
+    const place = async () => {
+      if (placed) return;
+      await removeQuietly(final);
+      await moveIntoPlace(temp, final, this.imagesDir);
+      placed = true;
+    };
+    try {
+      return await retryCas(async () => {
+        const { kv, index } = await this.readIndex();
+        const plan = planUpload(index, id, content, this.keep, this.now(), this.url);
+        switch (plan.kind) {
+          case 'deleted':
+            throw deletedConflict(id);
+          case 'conflict':
+            throw new InventoryError(409, `image ${id} already exists with different content: upload it under a new ID`, 'id');
+          case 'same': {
+            if (!(await this.hasLocal(plan.entry))) await place();
+            const next = withUrl(index, id, this.url);
+            if (next && !(await this.writeIndex(kv, next, []))) return undefined;
+            return { status: 200 as const, id };
+          }
+          case 'add': {
+            await place();
+            const audits = [
+              this.audit(actor, 'upload', id, {
+                size: content.size,
+                sha256: content.sha256,
+                pruned: plan.pruned.map((p) => p.id),
+              }),
+              ...plan.pruned.map((p) => this.audit(actor, 'prune', p.id, { size: p.size, sha256: p.sha256, newer: id })),
+            ];
+            if (!(await this.writeIndex(kv, plan.index, audits))) return undefined;
+            for (const pruned of plan.pruned) await removeQuietly(this.imageDir(pruned.id));
+            this.logger.info({ image: id, size: content.size, pruned: plan.pruned.map((p) => p.id) }, 'image uploaded');
+            return { status: 201 as const, id };
+          }
+        }
+      });
+    } catch (error) {
+      if (placed) await this.dropUnlisted(id, content);
+      throw error;
+    }
+  }
+
+  /** After a failed commit: removes the placed copy unless the index lists it after all (a write that did land). */
+  private async dropUnlisted(id: string, content: ImageContent): Promise<void> {
+    try {
+      const { index } = await this.readIndex();
+      const entry = index.images.find((e) => e.id === id);
+      if (entry && sameContent(entry.sha256, content.sha256)) return;
+      await removeQuietly(this.imageDir(id));
+    } catch {
+      // The store is unreachable: the next sync removes the copy if no entry names it.
+    }
+  }
+
+  private async fetchFromPeers(entry: ImageEntry, signal: AbortSignal): Promise<boolean> {
+    const peers = peerOrder(entry.urls, this.url);
+    for (const peer of peers) {
+      const temp = tempPath(this.tmpDir, 'fetch');
+      try {
+        await mkdir(temp);
+        const response = await fetch(`${peer}/api/v1/images/${IMAGE_OS}/${encodeURIComponent(entry.id)}`, { signal });
+        if (!response.ok || !response.body) {
+          await response.body?.cancel();
+          this.logger.warn({ image: entry.id, peer, status: response.status }, 'peer could not send the image');
+          continue;
+        }
+        const content = await extractImageTar(response.body, temp, this.maxBytes);
+        if (!sameContent(content.sha256, entry.sha256)) {
+          this.logger.warn({ image: entry.id, peer }, 'peer sent an image whose checksums do not match the index');
+          continue;
+        }
+        await writeSums(temp, content);
+        await this.lock.run(() => this.commitReplica(entry, temp));
+        this.logger.info({ image: entry.id, peer }, 'image fetched from a peer');
+        return true;
+      } catch (error) {
+        if (signal.aborted) return false;
+        this.logger.warn({ image: entry.id, peer, err: (error as Error).message }, 'fetching an image from a peer failed');
+      } finally {
+        await removeQuietly(temp);
+      }
+    }
+    return false;
+  }
+
+  private async commitReplica(entry: ImageEntry, temp: string): Promise<void> {
+    const current = (await this.readIndex()).index.images.find((e) => e.id === entry.id);
+    // Deleted or replaced while we fetched: nothing to keep.
+    if (!current || !sameContent(current.sha256, entry.sha256)) return;
+    if (!(await this.hasLocal(current))) {
+      await removeQuietly(this.imageDir(entry.id));
+      await moveIntoPlace(temp, this.imageDir(entry.id), this.imagesDir);
+    }
+    await this.updateIndex((i) => withUrl(i, entry.id, this.url));
+  }
+
+  /** The entry of an image this server holds; 404 otherwise. */
+  private async localEntry(id: string): Promise<ImageEntry> {
+    const entry = (await this.readIndex()).index.images.find((e) => e.id === id);
+    if (!entry) throw notFound(`image ${id}`);
+    if (!(await this.hasLocal(entry))) throw notHere(id);
+    return entry;
+  }
+
+  /** Whether this server's copy of `entry` is complete and is that content (the checksum file is written last). */
+  private async hasLocal(entry: ImageEntry): Promise<boolean> {
+    try {
+      const sums = parseSha256sums(await readFile(join(this.imageDir(entry.id), SUMS), 'utf8'));
+      return sums !== undefined && sameContent(sums, entry.sha256);
+    } catch {
+      return false;
+    }
+  }
+
+  private async readIndex(): Promise<{ kv: KeyValue | undefined; index: ImageIndex }> {
+    const kv = await this.store.get(IMAGE_INDEX_KEY);
+    return { kv, index: parseIndex(kv?.value) };
+  }
+
+  private async writeIndex(kv: KeyValue | undefined, index: ImageIndex, audits: TxnOp[]): Promise<boolean> {
+    const result = await this.store.txn({
+      compare: [keyUnchanged(IMAGE_INDEX_KEY, kv)],
+      success: [{ type: 'put', key: IMAGE_INDEX_KEY, value: JSON.stringify(index) }, ...audits],
+    });
+    return result.succeeded;
+  }
+
+  /** Read-modify-write of the index without an audit record (bookkeeping of who holds what). */
+  private async updateIndex(change: (index: ImageIndex) => ImageIndex | undefined): Promise<void> {
+    await retryCas(async () => {
+      const { kv, index } = await this.readIndex();
+      const next = change(index);
+      return !next || (await this.writeIndex(kv, next, [])) ? true : undefined;
+    });
+  }
+
+  private audit(actor: Actor, action: string, id: string, detail: unknown): TxnOp {
+    return auditOp({ category: 'images', instance: id, action, detail: JSON.stringify(detail) }, actor, this.host, this.now());
+  }
+}
+
+async function writeSums(dir: string, content: ImageContent): Promise<void> {
+  const file = await HashedFile.create(join(dir, SUMS));
+  await file.write(Buffer.from(sha256sums(content.sha256)));
+  await file.finish();
+  await fsyncDir(dir);
+}
+
+function deletedConflict(id: string): InventoryError {
+  return new InventoryError(409, `image ID ${id} was deleted recently and cannot be reused: upload under a new ID`, 'id');
+}
+
+function notHere(id: string): InventoryError {
+  return new InventoryError(404, `image ${id} is not on this server yet (it is being fetched from a peer)`);
+}
