@@ -19,7 +19,7 @@ export function readJsonFile(file: string, shape: JsonShape, what: string): unkn
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new UserError(`${name}${where(text, (error as Error).message)}: not valid JSON: ${(error as Error).message}`);
+    throw new UserError(`${name}${where(text, (error as Error).message)}: not valid JSON: ${oneLine((error as Error).message)}`);
   }
   const isArray = Array.isArray(value);
   const isObject = typeof value === 'object' && value !== null && !isArray;
@@ -35,4 +35,10 @@ function where(text: string, message: string): string {
   const before = text.slice(0, Number(match[1]));
   const line = before.split('\n').length;
   return `:${line}:${before.length - before.lastIndexOf('\n')}`;
+}
+
+/** V8 sometimes quotes the whole document in its message: keep the first line, and at most 120 characters of it. */
+function oneLine(message: string): string {
+  const first = message.replace(/, "[\s\S]*" is not valid JSON$/, '').split('\n')[0]!;
+  return first.length > 120 ? `${first.slice(0, 117)}...` : first;
 }

@@ -5,8 +5,12 @@ import { Command, CommanderError } from 'commander';
 import { UserError } from '../lib/errors.js';
 import { VERSION } from '../lib/version.js';
 import { StoreError } from '../store/errors.js';
+import { assetsCommand } from './assets.js';
 import { dhcpCommand, ipamCommand } from './config.js';
 import { cryptsCommand } from './crypts.js';
+import { ignitionsCommand } from './ignitions.js';
+import { imagesCommand } from './images.js';
+import { kernelParamsCommand } from './kernel-params.js';
 import { logsCommand } from './logs.js';
 import { machinesCommand } from './machines.js';
 import { serveCommand } from './serve.js';
@@ -25,6 +29,10 @@ const program = new Command('yagura')
   .addCommand(dhcpCommand())
   .addCommand(logsCommand())
   .addCommand(cryptsCommand())
+  .addCommand(imagesCommand())
+  .addCommand(assetsCommand())
+  .addCommand(ignitionsCommand())
+  .addCommand(kernelParamsCommand())
   .addCommand(tokenCommand());
 
 // Subcommands added with addCommand do not inherit these settings.
