@@ -12,6 +12,23 @@
 import { cidrContains, formatIPv4, maskOf, parseCidrV4, parseIPv4 } from '../lib/ipv4.js';
 import type { IpamConfig, NicConfig } from './model.js';
 
+/** sabakan's worked example (reference §2.3): a /16 node pool, 3 addresses per node, 28 nodes a rack. */
+export const REFERENCE_IPAM: IpamConfig = {
+  'max-nodes-in-rack': 28,
+  'node-ipv4-pool': '10.69.0.0/16',
+  'node-ipv4-offset': '0.0.0.0',
+  'node-ipv4-range-size': 6,
+  'node-ipv4-range-mask': 26,
+  'node-ip-per-node': 3,
+  'node-index-offset': 3,
+  'node-gateway-offset': 1,
+  'bmc-ipv4-pool': '10.72.16.0/20',
+  'bmc-ipv4-offset': '0.0.1.0',
+  'bmc-ipv4-range-size': 5,
+  'bmc-ipv4-range-mask': 20,
+  'bmc-ipv4-gateway-offset': 1,
+};
+
 export interface FieldProblem {
   field: string;
   message: string;

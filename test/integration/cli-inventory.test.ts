@@ -16,22 +16,9 @@ import { makeCerts } from '../helpers/certs.js';
 import { type Finished, RunningYagura, YAGURA, runYagura } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
 import { tempDir } from '../helpers/temp.js';
+import { EXAMPLE_IPAM } from '../fixtures/ipam.js';
 
-const IPAM = {
-  'max-nodes-in-rack': 28,
-  'node-ipv4-pool': '10.69.0.0/16',
-  'node-ipv4-offset': '0.0.0.0',
-  'node-ipv4-range-size': 6,
-  'node-ipv4-range-mask': 26,
-  'node-ip-per-node': 3,
-  'node-index-offset': 3,
-  'node-gateway-offset': 1,
-  'bmc-ipv4-pool': '10.72.16.0/20',
-  'bmc-ipv4-offset': '0.0.1.0',
-  'bmc-ipv4-range-size': 5,
-  'bmc-ipv4-range-mask': 20,
-  'bmc-ipv4-gateway-offset': 1,
-};
+const IPAM = EXAMPLE_IPAM;
 
 const MACHINES = [
   { serial: 'boot-0', rack: 0, role: 'boot', bmc: { type: 'IPMI-2.0' }, labels: { datacenter: 'tokyo1' } },

@@ -3,7 +3,7 @@
  * spec and info as in the REST API, this server's URLs, and the template's
  * metadata. Status is left out: it changes while the config must not.
  */
-import { chooseIndex } from '../../inventory/ipam.js';
+import { chooseIndex, REFERENCE_IPAM } from '../../inventory/ipam.js';
 import type { IpamConfig, Machine } from '../../inventory/model.js';
 import { buildMachine } from '../../inventory/registration.js';
 import type { RenderContext } from './evaluate.js';
@@ -16,21 +16,7 @@ export type TemplateMeta = Record<string, unknown>;
 export const SAMPLE_SERIAL = 'sample-0001';
 
 /** The addressing of the sample machine when no IPAM is configured: sabakan's worked example. */
-export const SAMPLE_IPAM: IpamConfig = {
-  'max-nodes-in-rack': 28,
-  'node-ipv4-pool': '10.69.0.0/16',
-  'node-ipv4-offset': '0.0.0.0',
-  'node-ipv4-range-size': 6,
-  'node-ipv4-range-mask': 26,
-  'node-ip-per-node': 3,
-  'node-index-offset': 3,
-  'node-gateway-offset': 1,
-  'bmc-ipv4-pool': '10.72.16.0/20',
-  'bmc-ipv4-offset': '0.0.1.0',
-  'bmc-ipv4-range-size': 5,
-  'bmc-ipv4-range-mask': 20,
-  'bmc-ipv4-gateway-offset': 1,
-};
+export const SAMPLE_IPAM: IpamConfig = REFERENCE_IPAM;
 
 /**
  * The context for `machine`: spec, info, urls.api (this server's advertise
