@@ -16,6 +16,8 @@ needed=(
   "isc-dhcp-client:/usr/sbin/dhclient"
   "ipxe:/usr/lib/ipxe/ipxe.efi"
   "ignition:/usr/bin/ignition-validate"
+  "curl:/usr/bin/curl"
+  "kea-admin:/usr/sbin/perfdhcp"
 )
 
 missing=()
