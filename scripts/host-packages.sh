@@ -17,7 +17,6 @@ needed=(
   "ipxe:/usr/lib/ipxe/ipxe.efi"
   "ignition:/usr/bin/ignition-validate"
   "curl:/usr/bin/curl"
-  "kea-admin:/usr/sbin/perfdhcp"
 )
 
 missing=()

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { cachedConfig } from '../boot/dhcp/config-source.js';
 import { LeaseStore } from '../boot/dhcp/leases.js';
-import { localNodeAddress } from '../boot/dhcp/local-address.js';
+import { cachedLocalNodeAddress } from '../boot/dhcp/local-address.js';
 import { DhcpServer } from '../boot/dhcp/server.js';
 import { chainScriptPath } from '../boot/ipxe.js';
 import type { Inventory } from '../inventory/inventory.js';
@@ -45,6 +45,7 @@ export async function startDhcp(
   const fixedLocal = flags.dhcpLocalAddress === 'auto' ? undefined : parseAddress(flags.dhcpLocalAddress, '--dhcp-local-address');
   const serverId = flags.dhcpServerId === undefined ? undefined : parseAddress(flags.dhcpServerId, '--dhcp-server-id');
   const advertise = advertiseUrlOf(flags);
+  const localNodeAddress = cachedLocalNodeAddress();
   const server = new DhcpServer({
     leases: new LeaseStore(context.store),
     config: cachedConfig(context.inventory),

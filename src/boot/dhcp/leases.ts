@@ -10,6 +10,11 @@ import { formatIPv4 } from '../../lib/ipv4.js';
 import { type KeyValue, keyUnchanged, type Store, type TxnOp } from '../../store/interface.js';
 
 export const LEASE_PREFIX = 'dhcp/leases/';
+/** Client → its last address, so that a returning client is found with one read, not a scan of the range. */
+export const CLIENT_PREFIX = 'dhcp/clients/';
+const clientKey = (mac: string) => `${CLIENT_PREFIX}${mac}`;
+/** Random addresses tried before falling back to reading the whole range. */
+const PROBES = 6;
 const DECLINED = 'declined';
 
 export interface LeaseRecord {
@@ -62,29 +67,51 @@ export class LeaseStore {
    */
   async offer(range: AddressRange, mac: string, requested: number | undefined, holdMs: number): Promise<Claim> {
     for (let attempt = 0; attempt < 20; attempt++) {
-      const leases = await this.inRange(range);
       const now = this.now();
-      const mine = [...leases].find(([, l]) => l.record.mac === mac && l.record.expires > now);
-      if (mine) {
-        const [address, { record }] = mine;
-        return { kind: 'ok', lease: { ...record, address } };
-      }
-      const free = (address: number) => {
-        const lease = leases.get(address);
-        return !lease || lease.record.expires <= now;
-      };
-      let address: number | undefined;
-      if (requested !== undefined && requested >= range.first && requested <= range.last && free(requested)) address = requested;
-      else {
-        const candidates: number[] = [];
-        for (let a = range.first; a <= range.last; a++) if (free(a)) candidates.push(a);
-        if (candidates.length === 0) return { kind: 'exhausted' };
-        address = candidates[Math.floor(this.random() * candidates.length)]!;
-      }
+      const mine = await this.currentLease(range, mac, now);
+      if (mine) return { kind: 'ok', lease: mine };
       const record: LeaseRecord = { mac, expires: now + holdMs, state: 'offered' };
-      if (await this.write(address, leases.get(address)?.kv, record)) return { kind: 'ok', lease: { ...record, address } };
+      const candidate = await this.freeAddress(range, requested, now);
+      if (candidate === 'exhausted') return { kind: 'exhausted' };
+      if (await this.write(candidate.address, candidate.kv, record))
+        return { kind: 'ok', lease: { ...record, address: candidate.address } };
     }
     return { kind: 'exhausted' };
+  }
+
+  /** The client's live lease in this range, found through its client key. */
+  private async currentLease(range: AddressRange, mac: string, now: number): Promise<Lease | undefined> {
+    const client = await this.store.get(clientKey(mac));
+    const address = client ? Number(client.value) : NaN;
+    if (!(address >= range.first && address <= range.last)) return undefined;
+    const kv = await this.store.get(leaseKey(address));
+    const record = kv ? (JSON.parse(kv.value) as LeaseRecord) : undefined;
+    return record && record.mac === mac && record.expires > now ? { ...record, address } : undefined;
+  }
+
+  /**
+   * A free (or expired) address: the requested one when free, else a few random
+   * probes (cheap while the range has room), else a scan of the whole range.
+   */
+  private async freeAddress(
+    range: AddressRange,
+    requested: number | undefined,
+    now: number,
+  ): Promise<{ address: number; kv?: KeyValue } | 'exhausted'> {
+    const isFree = (kv: KeyValue | undefined) => !kv || (JSON.parse(kv.value) as LeaseRecord).expires <= now;
+    const size = range.last - range.first + 1;
+    const tries = requested !== undefined && requested >= range.first && requested <= range.last ? [requested] : [];
+    for (let i = 0; i < Math.min(PROBES, size); i++) tries.push(range.first + Math.floor(this.random() * size));
+    for (const address of tries) {
+      const kv = await this.store.get(leaseKey(address));
+      if (isFree(kv)) return { address, kv };
+    }
+    const leases = await this.inRange(range);
+    const free: number[] = [];
+    for (let a = range.first; a <= range.last; a++) if (isFree(leases.get(a)?.kv)) free.push(a);
+    if (free.length === 0) return 'exhausted';
+    const address = free[Math.floor(this.random() * free.length)]!;
+    return { address, kv: leases.get(address)?.kv };
   }
 
   /**
@@ -109,7 +136,10 @@ export class LeaseStore {
     if (!kv || (JSON.parse(kv.value) as LeaseRecord).mac !== mac) return false;
     const result = await this.store.txn({
       compare: [keyUnchanged(leaseKey(address), kv)],
-      success: [{ type: 'delete', key: leaseKey(address) }],
+      success: [
+        { type: 'delete', key: leaseKey(address) },
+        { type: 'delete', key: clientKey(mac) },
+      ],
     });
     return result.succeeded;
   }
@@ -130,8 +160,9 @@ export class LeaseStore {
   }
 
   private async write(address: number, previous: KeyValue | undefined, record: LeaseRecord): Promise<boolean> {
-    const op: TxnOp = { type: 'put', key: leaseKey(address), value: JSON.stringify(record) };
-    const result = await this.store.txn({ compare: [keyUnchanged(leaseKey(address), previous)], success: [op] });
+    const ops: TxnOp[] = [{ type: 'put', key: leaseKey(address), value: JSON.stringify(record) }];
+    if (record.state !== 'declined') ops.push({ type: 'put', key: clientKey(record.mac), value: String(address) });
+    const result = await this.store.txn({ compare: [keyUnchanged(leaseKey(address), previous)], success: ops });
     return result.succeeded;
   }
 }

@@ -19,3 +19,15 @@ function hostAddresses(): string[] {
     .filter((a) => a !== undefined && a.family === 'IPv4' && !a.internal)
     .map((a) => a!.address);
 }
+
+/** localNodeAddress, re-reading the host's interfaces at most every `ttlMs` (it is asked on every packet). */
+export function cachedLocalNodeAddress(ttlMs = 5000): (ipam: IpamConfig) => number | undefined {
+  let cached: { at: number; pool: string; address: number | undefined } | undefined;
+  return (ipam) => {
+    const now = Date.now();
+    if (!cached || cached.pool !== ipam['node-ipv4-pool'] || now - cached.at > ttlMs) {
+      cached = { at: now, pool: ipam['node-ipv4-pool'], address: localNodeAddress(ipam) };
+    }
+    return cached.address;
+  };
+}

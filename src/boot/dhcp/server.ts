@@ -49,6 +49,8 @@ export interface DhcpServerOptions {
   metrics: Registry;
   /** How long an offered address is held for the client's REQUEST. */
   offerHoldMs?: number;
+  /** Requests in progress beyond which new packets are dropped (counted as "overloaded"), so a flood cannot make every answer late. */
+  maxInFlight?: number;
 }
 
 export class DhcpServer {
@@ -59,6 +61,7 @@ export class DhcpServer {
   private readonly received: Counter;
   private readonly dropped: Counter;
   private readonly replied: Counter;
+  private inFlight = 0;
 
   constructor(private readonly options: DhcpServerOptions) {
     this.received = counterIn(options.metrics, 'yagura_dhcp_received_total', 'DHCP packets received, by message type.', ['type']);
@@ -89,12 +92,17 @@ export class DhcpServer {
     }
     this.received.inc({ type: typeName(packet.messageType) });
     if (packet.op !== BootOp.REQUEST) return this.drop('not-bootrequest');
+    // Shed load rather than queue it: a client retries a lost DISCOVER in seconds, an answer that late is useless anyway.
+    if (this.inFlight >= (this.options.maxInFlight ?? 64)) return this.drop('overloaded');
+    this.inFlight++;
     try {
       await this.answer(packet);
     } catch (error) {
       if (error instanceof DhcpParseError) return this.drop(error.reason, `${describePacket(packet)}: ${error.message}`);
       this.dropped.inc({ reason: 'internal-error' });
       this.options.logger.error({ err: error, packet: describePacket(packet) }, 'DHCP request failed');
+    } finally {
+      this.inFlight--;
     }
   }
 
