@@ -23,6 +23,7 @@ import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { leaseRange, ipamProblems } from '../../src/inventory/ipam.js';
 import type { IpamConfig } from '../../src/inventory/model.js';
+import { REFERENCE_IPAM } from '../../src/inventory/ipam.js';
 import { formatIPv4, parseIPv4 } from '../../src/lib/ipv4.js';
 import { YAGURA } from '../../test/helpers/cli.js';
 import { NetNs } from '../../test/helpers/netns.js';
@@ -44,21 +45,7 @@ const chosen = (process.env.YAGURA_BENCH_SERVERS ?? 'yagura,yagura-etcd,kea,dnsm
 });
 
 /** Ranges of 4,096 addresses (/20) and few nodes per rack: a lease range of 4,087 addresses per rack. */
-const IPAM: IpamConfig = {
-  'max-nodes-in-rack': 4,
-  'node-ipv4-pool': '10.69.0.0/16',
-  'node-ipv4-offset': '0.0.0.0',
-  'node-ipv4-range-size': 12,
-  'node-ipv4-range-mask': 20,
-  'node-ip-per-node': 3,
-  'node-index-offset': 3,
-  'node-gateway-offset': 1,
-  'bmc-ipv4-pool': '10.72.16.0/20',
-  'bmc-ipv4-offset': '0.0.1.0',
-  'bmc-ipv4-range-size': 5,
-  'bmc-ipv4-range-mask': 20,
-  'bmc-ipv4-gateway-offset': 1,
-};
+const IPAM: IpamConfig = { ...REFERENCE_IPAM, 'max-nodes-in-rack': 4, 'node-ipv4-range-size': 12, 'node-ipv4-range-mask': 20 };
 const SERVER_ADDRESS = '10.69.0.3';
 /** Rack 1's gateway: the range after rack 0's three (node-ip-per-node) ranges. */
 const RELAY = '10.69.48.1';

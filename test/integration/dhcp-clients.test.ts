@@ -81,17 +81,7 @@ describe('DHCP with real clients', { timeout: 180_000 }, () => {
     rack1.batch(['link set eth0 up']);
     await router.exec('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
 
-    yagura = server.spawn(process.execPath, [
-      YAGURA,
-      'serve',
-      '--data-dir',
-      dataDir,
-      '--listen',
-      '10.69.0.3:10080',
-      '--dhcp-listen',
-      '0.0.0.0:67',
-    ]);
-    await yagura.waitForOutput(/"serving"/, 20000);
+    yagura = await startYagura();
     relay = router.spawn('dnsmasq', [
       '--no-daemon',
       '--port=0',
@@ -159,6 +149,21 @@ describe('DHCP with real clients', { timeout: 180_000 }, () => {
       .catch(() => undefined);
   });
 
+  async function startYagura(): Promise<ProcessInNamespace> {
+    const started = server.spawn(process.execPath, [
+      YAGURA,
+      'serve',
+      '--data-dir',
+      dataDir,
+      '--listen',
+      '10.69.0.3:10080',
+      '--dhcp-listen',
+      '0.0.0.0:67',
+    ]);
+    await started.waitForOutput(/"serving"/, 20000);
+    return started;
+  }
+
   async function openReadOnly() {
     // The server owns the data dir; stop it briefly to read its leases, then start it again.
     await yagura.stop();
@@ -166,17 +171,7 @@ describe('DHCP with real clients', { timeout: 180_000 }, () => {
     const close = store.close.bind(store);
     store.close = async () => {
       await close();
-      yagura = server.spawn(process.execPath, [
-        YAGURA,
-        'serve',
-        '--data-dir',
-        dataDir,
-        '--listen',
-        '10.69.0.3:10080',
-        '--dhcp-listen',
-        '0.0.0.0:67',
-      ]);
-      await yagura.waitForOutput(/"serving"/, 20000);
+      yagura = await startYagura();
     };
     return store;
   }

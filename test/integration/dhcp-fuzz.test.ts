@@ -26,6 +26,7 @@ import { BootOp, type DhcpPacket, encodeDhcpPacket } from '../../src/boot/dhcp/p
 import { Inventory } from '../../src/inventory/inventory.js';
 import { ipamProblems, leaseRange } from '../../src/inventory/ipam.js';
 import type { IpamConfig } from '../../src/inventory/model.js';
+import { REFERENCE_IPAM } from '../../src/inventory/ipam.js';
 import { formatIPv4, parseIPv4 } from '../../src/lib/ipv4.js';
 import { openEmbeddedStore } from '../../src/store/embedded.js';
 import { YAGURA } from '../helpers/cli.js';
@@ -33,21 +34,7 @@ import { NetNs, type ProcessInNamespace } from '../helpers/netns.js';
 import { tempDir } from '../helpers/temp.js';
 
 /** The reference IPAM with 4096-address ranges: a lease range of ~4,000 that junk DISCOVERs cannot exhaust in one run. */
-const FUZZ_IPAM: IpamConfig = {
-  'max-nodes-in-rack': 28,
-  'node-ipv4-pool': '10.69.0.0/16',
-  'node-ipv4-offset': '0.0.0.0',
-  'node-ipv4-range-size': 12,
-  'node-ipv4-range-mask': 20,
-  'node-ip-per-node': 3,
-  'node-index-offset': 3,
-  'node-gateway-offset': 1,
-  'bmc-ipv4-pool': '10.72.16.0/20',
-  'bmc-ipv4-offset': '0.0.1.0',
-  'bmc-ipv4-range-size': 5,
-  'bmc-ipv4-range-mask': 20,
-  'bmc-ipv4-gateway-offset': 1,
-};
+const FUZZ_IPAM: IpamConfig = { ...REFERENCE_IPAM, 'node-ipv4-range-size': 12, 'node-ipv4-range-mask': 20 };
 const SERVER = '10.69.0.3';
 const FUZZER = '10.69.0.10';
 const PACED_PACKETS = Number(process.env.YAGURA_DHCP_FUZZ_COUNT ?? 100_000);
