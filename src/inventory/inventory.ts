@@ -101,11 +101,6 @@ export class Inventory {
     return withDuration(JSON.parse(kv.value) as Machine, this.now());
   }
 
-  async search(query: MachineQuery): Promise<Machine[]> {
-    const now = this.now();
-    return (await this.find(query)).map((entry) => withDuration(entry.machine, now));
-  }
-
   /** The same search, as the JSON array text the API sends (built from pre-serialized machines). */
   async searchJson(query: MachineQuery): Promise<string> {
     const now = this.now().getTime();

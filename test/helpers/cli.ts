@@ -1,4 +1,5 @@
 /** Running the built `yagura` binary (dist/cli/main.js) as a user would. */
+import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -78,4 +79,17 @@ export class RunningYagura {
     this.child.kill(signal);
     return exited;
   }
+}
+
+/** One line on stderr, starting "yagura: ", matching `pattern`, with no stack trace. */
+export function assertOneLine(stderr: string, pattern: RegExp): void {
+  const lines = stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `expected one line, got:\n${stderr}`);
+  assert.match(lines[0]!, /^yagura: /);
+  assert.match(lines[0]!, pattern);
+  assert.doesNotMatch(stderr, /\n\s+at /);
+}
+
+export function assertOk(result: Finished): void {
+  assert.equal(result.code, 0, `expected exit 0, got ${result.code}:\n${result.stdout}${result.stderr}`);
 }

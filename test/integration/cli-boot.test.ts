@@ -10,7 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type Finished, RunningYagura, runYagura } from '../helpers/cli.js';
+import { type Finished, RunningYagura, runYagura, assertOneLine, assertOk } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
 import { tempDir } from '../helpers/temp.js';
 import { EXAMPLE_IPAM } from '../fixtures/ipam.js';
@@ -28,19 +28,6 @@ const TEMPLATE = {
     ],
   },
 };
-
-/** One line on stderr, starting "yagura: ", with no stack trace. */
-function assertOneLine(stderr: string, pattern: RegExp): void {
-  const lines = stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `expected one line, got:\n${stderr}`);
-  assert.match(lines[0]!, /^yagura: /);
-  assert.match(lines[0]!, pattern);
-  assert.doesNotMatch(stderr, /\n\s+at /);
-}
-
-function assertOk(result: Finished): void {
-  assert.equal(result.code, 0, `expected exit 0, got ${result.code}:\n${result.stdout}${result.stderr}`);
-}
 
 function assertFails(result: Finished, code: number): void {
   assert.equal(result.code, code, `expected exit ${code}, got ${result.code}:\n${result.stdout}${result.stderr}`);

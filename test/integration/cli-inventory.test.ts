@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import type { AuditRecord } from '../../src/inventory/audit.js';
 import type { Machine } from '../../src/inventory/model.js';
 import { makeCerts } from '../helpers/certs.js';
-import { type Finished, RunningYagura, YAGURA, runYagura } from '../helpers/cli.js';
+import { type Finished, RunningYagura, YAGURA, runYagura, assertOneLine, assertOk } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
 import { tempDir } from '../helpers/temp.js';
 import { EXAMPLE_IPAM } from '../fixtures/ipam.js';
@@ -27,19 +27,6 @@ const MACHINES = [
 ];
 
 const ME = userInfo().username;
-
-/** One line on stderr, starting "yagura: ", with no stack trace. */
-function assertOneLine(stderr: string, pattern: RegExp): void {
-  const lines = stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `expected one line, got:\n${stderr}`);
-  assert.match(lines[0]!, /^yagura: /);
-  assert.match(lines[0]!, pattern);
-  assert.doesNotMatch(stderr, /\n\s+at /);
-}
-
-function assertOk(result: Finished): void {
-  assert.equal(result.code, 0, `expected exit 0, got ${result.code}:\n${result.stdout}${result.stderr}`);
-}
 
 /** A table as the user sees it: rows of cells keyed by the header. */
 function parseTable(stdout: string): Record<string, string>[] {

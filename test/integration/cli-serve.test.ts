@@ -4,19 +4,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { RunningYagura, runYagura } from '../helpers/cli.js';
+import { RunningYagura, runYagura, assertOneLine } from '../helpers/cli.js';
 import { EtcdCluster } from '../helpers/etcd-cluster.js';
 import { freePort } from '../helpers/ports.js';
 import { tempDir } from '../helpers/temp.js';
-
-/** One line on stderr, starting "yagura: ", with no stack trace. */
-function assertOneLine(stderr: string, pattern: RegExp): void {
-  const lines = stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `expected one line, got:\n${stderr}`);
-  assert.match(lines[0]!, /^yagura: /);
-  assert.match(lines[0]!, pattern);
-  assert.doesNotMatch(stderr, /\n\s+at /);
-}
 
 describe('yagura serve', () => {
   const dir = tempDir('serve');

@@ -4,16 +4,10 @@ import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { openStore } from '../../src/store/factory.js';
 import { makeCerts, type TestCerts } from '../helpers/certs.js';
-import { RunningYagura, runYagura } from '../helpers/cli.js';
+import { RunningYagura, runYagura, assertOneLine } from '../helpers/cli.js';
 import { EtcdCluster } from '../helpers/etcd-cluster.js';
 import { freePort } from '../helpers/ports.js';
 import { tempDir } from '../helpers/temp.js';
-
-function oneLine(stderr: string): string {
-  const lines = stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `expected one line, got:\n${stderr}`);
-  return lines[0]!;
-}
 
 describe('etcd over TLS with client certificates', () => {
   const dir = tempDir('certs');
@@ -92,8 +86,8 @@ describe('etcd over TLS with client certificates', () => {
       certs.clientKeyFile,
     ]);
     assert.equal(wrongCa.code, 1);
-    assert.match(
-      oneLine(wrongCa.stderr),
+    assertOneLine(
+      wrongCa.stderr,
       new RegExp(`^yagura: TLS with etcd at ${endpoint} failed .*: check --etcd-cacert, --etcd-cert and --etcd-key$`),
     );
 
@@ -107,7 +101,7 @@ describe('etcd over TLS with client certificates', () => {
       certs.caFile,
     ]);
     assert.equal(noClientCert.code, 1);
-    assert.match(oneLine(noClientCert.stderr), /^yagura: (TLS with|cannot reach) etcd at .*(--etcd-cert|TLS)/);
+    assertOneLine(noClientCert.stderr, /^yagura: (TLS with|cannot reach) etcd at .*(--etcd-cert|TLS)/);
   });
 });
 
@@ -141,14 +135,14 @@ describe('etcd with user/password authentication', () => {
 
     const wrong = await runYagura([...args, '--listen', '127.0.0.1:0'], { env: { YAGURA_ETCD_PASSWORD: 'guess' } });
     assert.equal(wrong.code, 1);
-    assert.match(
-      oneLine(wrong.stderr),
+    assertOneLine(
+      wrong.stderr,
       /^yagura: etcd at .* refused user root \(authentication failed\): check --etcd-user and the password$/,
     );
     assert.doesNotMatch(wrong.stderr, /guess/);
 
     const missing = await runYagura([...args, '--listen', '127.0.0.1:0'], { env: { YAGURA_ETCD_PASSWORD: '' } });
     assert.equal(missing.code, 1);
-    assert.match(oneLine(missing.stderr), /etcd user root has no password: set YAGURA_ETCD_PASSWORD/);
+    assertOneLine(missing.stderr, /etcd user root has no password: set YAGURA_ETCD_PASSWORD/);
   });
 });
