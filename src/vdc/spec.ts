@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { dirname, isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import { SERIAL } from '../inventory/model.js';
+import { parseIPv4 } from '../lib/ipv4.js';
 import { networkContains, parseInterfaceAddress, type InterfaceAddress } from './addresses.js';
 import { TopologyError, type TopologyProblem } from './topology-error.js';
 import { parseDelay, parsePercent, parseRate, parseSize, type Parsed } from './units.js';
@@ -126,6 +127,12 @@ export interface BmcCredentials {
   password: string;
 }
 
+/** A node's virtual BMC: its credentials and, when the topology fixes it, its IPv4 address on a bmc network. */
+export interface Bmc extends BmcCredentials {
+  /** Without it the BMC waits for the guest to announce its address on the `placemat` virtio-serial port. */
+  address?: string;
+}
+
 export interface VmNode {
   kind: 'Node';
   type: 'vm';
@@ -133,6 +140,12 @@ export interface VmNode {
   interfaces: Interface[];
   volumes: Volume[];
   ignition?: string;
+  /** Direct kernel boot (Yagura extension): QEMU loads this kernel instead of booting from firmware. */
+  kernel?: string;
+  /** Only with kernel. */
+  initrd?: string;
+  /** The kernel command line; only with kernel. */
+  append?: string;
   smp: Smp;
   memoryMiB: number;
   numaNodes?: number;
@@ -141,7 +154,7 @@ export interface VmNode {
   tpm: boolean;
   smbios: { manufacturer?: string; product?: string; serial: string };
   /** Present exactly when the topology has a bmc network: the node then gets a virtual BMC with these credentials. */
-  bmc?: BmcCredentials;
+  bmc?: Bmc;
   origin: Origin;
 }
 
@@ -327,6 +340,12 @@ const SCHEMAS = {
     interfaces: z.array(vmInterface).default([]),
     volumes: z.array(volume).default([]),
     ignition: filePath.optional(),
+    kernel: filePath.optional(),
+    initrd: filePath.optional(),
+    append: z
+      .string()
+      .regex(/^[^\0\n\r]*$/, 'must be one line: the kernel command line')
+      .optional(),
     cpu: count(1024).optional(),
     smp: z
       .strictObject({
@@ -359,8 +378,19 @@ const SCHEMAS = {
       .strictObject({
         username: z
           .string()
-          .regex(/^[\x21-\x39\x3b-\x7e]{1,16}$/, 'must be 1–16 printable ASCII characters without spaces or ":" (IPMI limit)'),
-        password: z.string().regex(/^[\x20-\x7e]{1,20}$/, 'must be 1–20 printable ASCII characters (IPMI limit)'),
+          .regex(/^[\x21-\x39\x3b-\x7e]{1,16}$/, 'must be 1–16 printable ASCII characters without spaces or ":" (IPMI limit)')
+          .optional(),
+        password: z
+          .string()
+          .regex(/^[\x20-\x7e]{1,20}$/, 'must be 1–20 printable ASCII characters (IPMI limit)')
+          .optional(),
+        address: z
+          .string()
+          .refine(
+            (text) => parseIPv4(text) !== undefined,
+            'must be an IPv4 address without a prefix length, e.g. 10.72.16.5 (the bmc network gives the prefix)',
+          )
+          .optional(),
       })
       .optional(),
   }),
@@ -370,7 +400,22 @@ type SchemaName = keyof typeof SCHEMAS;
 type Output<S extends SchemaName> = z.output<(typeof SCHEMAS)[S]>;
 
 /** Fields that belong to the other node type, for a better "unknown field" message. */
-const VM_ONLY = ['volumes', 'ignition', 'cpu', 'smp', 'memory', 'numa', 'network-device-queue', 'uefi', 'tpm', 'smbios', 'bmc'];
+const VM_ONLY = [
+  'volumes',
+  'ignition',
+  'kernel',
+  'initrd',
+  'append',
+  'cpu',
+  'smp',
+  'memory',
+  'numa',
+  'network-device-queue',
+  'uefi',
+  'tpm',
+  'smbios',
+  'bmc',
+];
 const NETNS_ONLY = ['apps', 'init-scripts'];
 /** Kinds of placemat v1 and earlier that v2 (and Yagura) dropped. */
 const PLACEMAT_V1_KINDS = ['DataFolder', 'Pod', 'NodeSet'];
@@ -491,7 +536,19 @@ function checkFieldCombinations(entry: Entry, at: Report): void {
       seen.add(item.name);
     }
   }
-  if (entry.schema === 'VmNode') checkCpus(raw, at);
+  if (entry.schema === 'VmNode') {
+    checkCpus(raw, at);
+    for (const field of ['initrd', 'append'])
+      if (raw[field] !== undefined && raw.kernel === undefined)
+        at([field], `needs kernel: ${field} is only used with direct kernel boot`);
+    if (isRecord(raw.bmc) && (raw.bmc.username === undefined) !== (raw.bmc.password === undefined))
+      at(
+        ['bmc'],
+        `give both username and password, or neither (the default is ${DEFAULT_BMC_CREDENTIALS.username} / ${DEFAULT_BMC_CREDENTIALS.password})`,
+        'value',
+        raw.bmc.username === undefined ? 'bmc.username' : 'bmc.password',
+      );
+  }
 }
 
 /** placemat's rule (exactly one of cpu and smp) and QEMU's (the topology must multiply out to maxcpus). */
@@ -675,6 +732,30 @@ function checkAcrossDocuments(entries: readonly Entry[], problems: TopologyProbl
     }
     if (entry.raw.bmc !== undefined && !hasBmcNetwork)
       at(entry, ['bmc'], 'there is no Network of type bmc, so the node gets no BMC: add one or remove bmc');
+    else if (isRecord(entry.raw.bmc) && typeof entry.raw.bmc.address === 'string') checkBmcAddress(entry, entry.raw.bmc.address);
+  }
+
+  /** A fixed BMC address: a host address of a bmc network (the one the BMC joins), used by nothing else on it. */
+  function checkBmcAddress(entry: Entry, text: string): void {
+    if (parseIPv4(text) === undefined) return; // the schema reported it
+    const path = ['bmc', 'address'];
+    const ranges = [...networks].filter(([, network]) => network.type === 'bmc' && network.address?.family === 4);
+    const single = parseInterfaceAddress(`${text}/32`) as InterfaceAddress;
+    const joined = ranges.find(([, network]) => networkContains(network.address!, single));
+    if (!joined) {
+      const shown = ranges.map(([name, network]) => `${name} ${network.address!.network}`).join(', ');
+      at(entry, path, `${text} is outside every bmc network's range (${shown || 'no bmc network has an IPv4 address'})`);
+      return;
+    }
+    const [name, network] = joined;
+    if ('problem' in parseInterfaceAddress(`${text}/${network.address!.prefixLength}`)) {
+      at(entry, path, `${text} is the network or broadcast address of network ${name} (${network.address!.network})`);
+      return;
+    }
+    const key = `${name}|${text}`;
+    const holder = used.get(key);
+    if (holder !== undefined) at(entry, path, `${text} is already used on network ${name} by ${holder}`);
+    else used.set(key, `the BMC of ${entry.label} (${where(entry, path)})`);
   }
 }
 
@@ -763,6 +844,9 @@ function assemble(entries: readonly Entry[]): Topology {
           })),
           volumes: spec.volumes.map((item) => volumeOf(item, resolve)),
           ...optional('ignition', spec.ignition === undefined ? undefined : resolve(spec.ignition)),
+          ...optional('kernel', spec.kernel === undefined ? undefined : resolve(spec.kernel)),
+          ...optional('initrd', spec.initrd === undefined ? undefined : resolve(spec.initrd)),
+          ...optional('append', spec.append),
           smp: { ...dropUndefined(smp), cpus: smpCpus({ smp })! },
           memoryMiB: spec.memory / 2 ** 20,
           ...optional('numaNodes', spec.numa?.nodes),
@@ -770,7 +854,7 @@ function assemble(entries: readonly Entry[]): Topology {
           uefi: spec.uefi,
           tpm: spec.tpm,
           smbios: { ...dropUndefined(spec.smbios), serial: spec.smbios.serial ?? defaultSerial(spec.name) },
-          ...optional('bmc', hasBmcNetwork ? (spec.bmc ?? { ...DEFAULT_BMC_CREDENTIALS }) : undefined),
+          ...optional('bmc', hasBmcNetwork ? bmcOf(spec.bmc) : undefined),
           origin,
         });
         break;
@@ -778,6 +862,14 @@ function assemble(entries: readonly Entry[]): Topology {
     }
   }
   return topology;
+}
+
+function bmcOf(spec: Output<'VmNode'>['bmc']): Bmc {
+  return {
+    username: spec?.username ?? DEFAULT_BMC_CREDENTIALS.username,
+    password: spec?.password ?? DEFAULT_BMC_CREDENTIALS.password,
+    ...optional('address', spec?.address),
+  };
 }
 
 function netemOf(spec: z.output<typeof netem> | undefined): Netem | undefined {
@@ -873,7 +965,7 @@ function genericMessage(issue: z.core.$ZodRawIssue): string | undefined {
 
 /** Every field name of the format, for suggestions where the schema at a path cannot be told. */
 const ALL_FIELDS = new Set<string>(
-  `kind name type use-nat address addresses file url compression path interfaces network netem delay jitter loss rate apps command init-scripts volumes image copy-on-write cache device-class user-data network-config size format writable ignition cpu smp cpus cores threads dies sockets maxcpus memory numa nodes network-device-queue uefi tpm smbios manufacturer product serial bmc username password`.split(
+  `kind name type use-nat address addresses file url compression path interfaces network netem delay jitter loss rate apps command init-scripts volumes image copy-on-write cache device-class user-data network-config size format writable ignition kernel initrd append cpu smp cpus cores threads dies sockets maxcpus memory numa nodes network-device-queue uefi tpm smbios manufacturer product serial bmc username password`.split(
     /\s+/,
   ),
 );

@@ -808,6 +808,125 @@ describe('dc topology: problems name file, line, column and field', () => {
   });
 });
 
+describe('dc topology: direct kernel boot and fixed BMC addresses (Yagura extensions)', () => {
+  it('resolves kernel and initrd like other paths, keeps append, and fills in BMC credentials around an address', () => {
+    const topology = parseTopology([
+      {
+        path: 'dc/cluster.yml',
+        text: lines(
+          NETWORKS,
+          'kind: Node',
+          'name: a',
+          'cpu: 1',
+          'kernel: boot/vmlinuz',
+          'initrd: /srv/initrd.gz',
+          'append: console=ttyS0 yagura.stay=1',
+          'bmc: {address: 10.72.16.5}',
+          '---',
+          'kind: Node',
+          'name: b',
+          'cpu: 1',
+          'kernel: vmlinuz',
+          'bmc: {username: admin, password: secret, address: 10.72.31.254}',
+          '---',
+          'kind: Node',
+          'name: c',
+          'cpu: 1',
+        ),
+      },
+    ]);
+    const [a, b, c] = topology.nodes as VmNode[];
+    assert.deepEqual([a!.kernel, a!.initrd, a!.append], ['dc/boot/vmlinuz', '/srv/initrd.gz', 'console=ttyS0 yagura.stay=1']);
+    assert.deepEqual(a!.bmc, { username: 'cybozu', password: 'cybozu', address: '10.72.16.5' }, 'default credentials');
+    assert.deepEqual([b!.kernel, 'initrd' in b!, 'append' in b!], ['dc/vmlinuz', false, false]);
+    assert.deepEqual(b!.bmc, { username: 'admin', password: 'secret', address: '10.72.31.254' });
+    assert.deepEqual(c!.bmc, { username: 'cybozu', password: 'cybozu' }, 'no address: the guest announces it');
+    assert.equal('kernel' in c!, false);
+  });
+
+  it('reports initrd or append without kernel, credentials given by halves, and bad BMC addresses', () => {
+    const text = lines(
+      NETWORKS,
+      'kind: NetworkNamespace',
+      'name: spine1',
+      'interfaces: [{network: bmc, addresses: [10.72.16.2/20]}]',
+      '---',
+      'kind: Node',
+      'name: a',
+      'cpu: 1',
+      'initrd: initrd.gz',
+      'append: "console=ttyS0"',
+      'bmc: {username: admin, address: 10.72.16.5/20}',
+      '---',
+      'kind: Node',
+      'name: b',
+      'cpu: 1',
+      'kernel: vmlinuz',
+      'append: "one\\ntwo"',
+      'bmc: {password: secret, address: 10.72.32.5}',
+      '---',
+      'kind: Node',
+      'name: c',
+      'cpu: 1',
+      'bmc: {address: 10.72.16.1}',
+      '---',
+      'kind: Node',
+      'name: d',
+      'cpu: 1',
+      'bmc: {address: 10.72.16.2}',
+      '---',
+      'kind: Node',
+      'name: e',
+      'cpu: 1',
+      'bmc: {address: 10.72.16.0}',
+      '---',
+      'kind: Node',
+      'name: f',
+      'cpu: 1',
+      'bmc: {address: 10.72.16.7}',
+      '---',
+      'kind: Node',
+      'name: g',
+      'cpu: 1',
+      'bmc: {address: 10.72.16.7}',
+    );
+    assert.deepEqual(problemsOf(text), [
+      'cluster.yml:17:9 Node a: initrd: needs kernel: initrd is only used with direct kernel boot',
+      'cluster.yml:18:9 Node a: append: needs kernel: append is only used with direct kernel boot',
+      'cluster.yml:19:6 Node a: bmc.password: give both username and password, or neither (the default is cybozu / cybozu)',
+      'cluster.yml:19:33 Node a: bmc.address: must be an IPv4 address without a prefix length, e.g. 10.72.16.5 (the bmc network gives the prefix)',
+      'cluster.yml:25:9 Node b: append: must be one line: the kernel command line',
+      'cluster.yml:26:6 Node b: bmc.username: give both username and password, or neither (the default is cybozu / cybozu)',
+      "cluster.yml:26:34 Node b: bmc.address: 10.72.32.5 is outside every bmc network's range (bmc 10.72.16.0/20)",
+      'cluster.yml:31:16 Node c: bmc.address: 10.72.16.1 is already used on network bmc by the bridge of Network bmc',
+      'cluster.yml:36:16 Node d: bmc.address: 10.72.16.2 is already used on network bmc by NetworkNamespace spine1 (cluster.yml:12:41)',
+      'cluster.yml:41:16 Node e: bmc.address: 10.72.16.0 is the network or broadcast address of network bmc (10.72.16.0/20)',
+      'cluster.yml:51:16 Node g: bmc.address: 10.72.16.7 is already used on network bmc by the BMC of Node f (cluster.yml:46:16)',
+    ]);
+  });
+
+  it('refuses a BMC address when no bmc network has an IPv4 range', () => {
+    assert.deepEqual(
+      problemsOf(
+        lines(
+          'kind: Network',
+          'name: bmc',
+          'type: bmc',
+          'address: fd00::1/64',
+          '---',
+          'kind: Node',
+          'name: a',
+          'cpu: 1',
+          'bmc: {address: 10.0.0.5}',
+        ),
+      ),
+      [
+        "cluster.yml:9:16 Node a: bmc.address: 10.0.0.5 is outside every bmc network's range (no bmc network has an IPv4 address)",
+      ],
+    );
+  });
+});
+
 describe('dc topology: units and addresses', () => {
   it('parses netem quantities and sizes into base units', () => {
     assert.deepEqual(
