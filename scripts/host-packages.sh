@@ -17,13 +17,18 @@ needed=(
   "ipxe:/usr/lib/ipxe/ipxe.efi"
   "ignition:/usr/bin/ignition-validate"
   "curl:/usr/bin/curl"
+  "qemu-utils:/usr/bin/qemu-img"
+  "ovmf:/usr/share/OVMF/OVMF_CODE_4M.fd"
+  "ipmitool:/usr/bin/ipmitool"
+  "bird2:/usr/sbin/bird"
+  "iputils-ping:/usr/bin/ping"
 )
 
 missing=()
 for entry in "${needed[@]}"; do
   pkg=${entry%%:*}
   cmd=${entry#*:}
-  [ -x "$cmd" ] || missing+=("$pkg")
+  [ -e "$cmd" ] || missing+=("$pkg")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -22,6 +22,7 @@ import {
 } from './client.js';
 import { shortDate } from './images.js';
 import { type OutputFormat, outputOption, printJson, printKeyValues, printTable } from './table.js';
+import { mapLimited } from '../lib/concurrency.js';
 
 export function assetsCommand(): Command {
   return commandGroup('assets', 'upload, list, show and delete the assets: named files machines download', [
@@ -249,19 +250,6 @@ async function assetInfo(client: ServerClient, name: string): Promise<AssetInfo 
     if (error instanceof ApiError && error.status === 404) return undefined;
     throw error;
   }
-}
-
-async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 function infoVerb(): Command {
