@@ -8,6 +8,7 @@ import { StoreError } from '../store/errors.js';
 import { assetsCommand } from './assets.js';
 import { dhcpCommand, ipamCommand } from './config.js';
 import { cryptsCommand } from './crypts.js';
+import { dcCommand } from './dc.js';
 import { ignitionsCommand } from './ignitions.js';
 import { imagesCommand } from './images.js';
 import { kernelParamsCommand } from './kernel-params.js';
@@ -33,7 +34,8 @@ const program = new Command('yagura')
   .addCommand(assetsCommand())
   .addCommand(ignitionsCommand())
   .addCommand(kernelParamsCommand())
-  .addCommand(tokenCommand());
+  .addCommand(tokenCommand())
+  .addCommand(dcCommand());
 
 // Subcommands added with addCommand do not inherit these settings.
 for (const command of program.commands) command.exitOverride().showHelpAfterError('(run with --help for usage)');

@@ -1,0 +1,34 @@
+/**
+ * Carries out a build plan (plan.ts) on the host: namespaces in one
+ * `ip -batch`, the DC namespace's bridges/veths/taps in another, then each
+ * member namespace's addresses, impairments and sysctls (a few in parallel).
+ */
+import { mapLimited } from '../../lib/concurrency.js';
+import type { BuildPlan } from '../plan.js';
+import { ipBatch, setSysctls, tcBatch } from './ip.js';
+
+/** Member namespaces configured at once: each is a short `ip` process, so a few overlap well on a small host. */
+const PARALLEL_MEMBERS = 8;
+
+export interface BuildProgress {
+  (step: string, done: number, total: number): void;
+}
+
+export async function buildHost(plan: BuildPlan, progress: BuildProgress = () => {}): Promise<void> {
+  const total = plan.members.length;
+  progress('namespaces', 0, plan.namespaces.length);
+  await ipBatch(plan.namespaces.map((namespace) => `netns add ${namespace}`));
+  progress('namespaces', plan.namespaces.length, plan.namespaces.length);
+  progress('links', 0, 1);
+  const dc = plan.namespaces[0]!;
+  await ipBatch(plan.dcIpCommands, { namespace: dc });
+  await tcBatch(plan.dcTcCommands, { namespace: dc });
+  progress('links', 1, 1);
+  let done = 0;
+  await mapLimited(plan.members, PARALLEL_MEMBERS, async (member) => {
+    await ipBatch(member.ipCommands, { namespace: member.namespace });
+    await tcBatch(member.tcCommands, { namespace: member.namespace });
+    await setSysctls(member.namespace, member.sysctls);
+    progress('addresses', ++done, total);
+  });
+}

@@ -1,0 +1,88 @@
+/**
+ * Runs iproute2 in bulk: `ip -batch` / `tc -batch`, optionally inside a named
+ * namespace (`-n`). One process per batch keeps building a DC close to the
+ * cost of the kernel work itself (bench/vdc compares against a bare script).
+ */
+import { execFile, spawn } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
+export const IP = process.env.YAGURA_IP ?? '/usr/sbin/ip';
+export const TC = process.env.YAGURA_TC ?? '/usr/sbin/tc';
+export const NETNS_DIR = '/run/netns';
+
+export class BatchError extends Error {
+  override name = 'BatchError';
+}
+
+export interface BatchOptions {
+  namespace?: string;
+  /** Keep going after a failing line (deleting things that may already be gone). */
+  force?: boolean;
+}
+
+/** Runs the lines with `ip -batch -`; a failure names the failing line. */
+export function ipBatch(lines: readonly string[], options: BatchOptions = {}): Promise<void> {
+  return batch(IP, lines, options);
+}
+
+/** Runs the lines with `tc -batch -`. */
+export function tcBatch(lines: readonly string[], options: BatchOptions = {}): Promise<void> {
+  return batch(TC, lines, options);
+}
+
+async function batch(tool: string, lines: readonly string[], options: BatchOptions): Promise<void> {
+  if (lines.length === 0) return;
+  const args = [...(options.namespace ? ['-n', options.namespace] : []), ...(options.force ? ['-force'] : []), '-batch', '-'];
+  const child = spawn(tool, args, { stdio: ['pipe', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-16_384)));
+  const exit = new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => resolve(code));
+  });
+  child.stdin.on('error', () => {}); // the tool may exit early on a bad line; its exit code tells
+  child.stdin.end(lines.join('\n') + '\n');
+  const code = await exit;
+  if (code === 0 || (options.force && code !== null)) return;
+  const where = options.namespace ? ` in namespace ${options.namespace}` : '';
+  const failed = /Command failed -:(\d+)/.exec(stderr);
+  const line = failed ? lines[Number(failed[1]) - 1] : undefined;
+  const reason = stderr
+    .split('\n')
+    .filter((text) => text.trim() !== '' && !text.startsWith('Command failed'))
+    .join('; ');
+  throw new BatchError(
+    `${tool.replace(/^.*\//, '')}${where} failed${line ? ` at "${line}"` : ''}: ${reason || `exit code ${code}`}`,
+  );
+}
+
+/** Named namespaces, as `ip netns list` would show them (read from /run/netns directly). */
+export async function listNamespaces(): Promise<string[]> {
+  try {
+    return (await readdir(NETNS_DIR)).sort();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+}
+
+/** Sets sysctls inside a namespace (one `sysctl` process there). */
+export async function setSysctls(namespace: string, settings: readonly [string, string][]): Promise<void> {
+  if (settings.length === 0) return;
+  try {
+    await execFileAsync(IP, [
+      'netns',
+      'exec',
+      namespace,
+      'sysctl',
+      '-q',
+      '-w',
+      ...settings.map(([key, value]) => `${key}=${value}`),
+    ]);
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr?.trim();
+    throw new BatchError(`sysctl in namespace ${namespace} failed: ${stderr || (error as Error).message}`);
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * Removes everything a DC put on the host: its processes (found by their
+ * environment mark, processes.ts), then its namespaces (those in the state and
+ * any other `yg-<dc>` / `yg-<dc>.*` left by a crash) — deleting the DC's
+ * namespace takes its bridges, veths and taps with it — then the run dir.
+ * Safe to run any number of times, and on a DC whose `up` was SIGKILLed.
+ */
+import { belongsToDc } from '../names.js';
+import { type RunPaths, removeRunDir } from '../run-dir.js';
+import { ipBatch, listNamespaces } from './ip.js';
+import { findMarkedProcesses, terminate } from './processes.js';
+
+export interface TeardownResult {
+  processes: number;
+  namespaces: number;
+}
+
+export async function teardown(dc: string, paths: RunPaths, options: { graceMs?: number } = {}): Promise<TeardownResult> {
+  const pids = await findMarkedProcesses(paths.runDir);
+  await terminate(pids, options.graceMs ?? 3000);
+  // Children reparented while we were killing (a QEMU started at the last moment): once more, at once.
+  const late = await findMarkedProcesses(paths.runDir);
+  await terminate(late, 0);
+  const namespaces = (await listNamespaces()).filter((namespace) => belongsToDc(dc, namespace));
+  // Members first, the DC's own namespace (holding the bridges) last.
+  const ordered = [...namespaces.filter((name) => name.includes('.')), ...namespaces.filter((name) => !name.includes('.'))];
+  await ipBatch(
+    ordered.map((namespace) => `netns del ${namespace}`),
+    { force: true },
+  );
+  const left = (await listNamespaces()).filter((namespace) => belongsToDc(dc, namespace));
+  if (left.length > 0) throw new Error(`could not delete namespaces: ${left.join(', ')}`);
+  await removeRunDir(paths);
+  return { processes: pids.length + late.length, namespaces: namespaces.length };
+}

@@ -1,0 +1,131 @@
+/**
+ * The DC's supervisor: one process per running DC, started by `dc up` inside
+ * the DC's namespace. It runs the init scripts and apps of every router and
+ * netns node, the VMs and their virtual BMCs, answers `status`/`power`/`stop`
+ * on the control socket, and stops everything it started on SIGTERM or `stop`.
+ * It logs JSON lines (pino) to <run>/supervisor.log; `dc up` follows that log
+ * for progress and for the "ready" or "failed" event.
+ */
+import { rm } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { mapLimited } from '../../lib/concurrency.js';
+import { readPlan, readState, runPaths, updateState, type RunPaths } from '../run-dir.js';
+import type { NetnsNode, NetworkNamespace, Topology } from '../spec.js';
+import type { BuildPlan } from '../plan.js';
+import { App, expandCommand, runInitScripts, type AppStatus } from './apps.js';
+import { serveControl, type ControlRequest } from './control.js';
+import { Machines, type MachineStatus } from './machines.js';
+
+export interface LiveStatus {
+  apps: AppStatus[];
+  machines: MachineStatus[];
+}
+
+/** Members started at once: init scripts and app starts are short process spawns. */
+const PARALLEL_STARTS = 8;
+
+export async function runSupervisor(runDir: string): Promise<void> {
+  const paths = runPaths(dirname(runDir), basename(runDir));
+  const logger = pino({ base: { dc: basename(runDir) } });
+  const supervisor = new Supervisor(paths, logger);
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => void supervisor.stop(0));
+  try {
+    await supervisor.start();
+  } catch (error) {
+    logger.error({ event: 'failed', error: (error as Error).message }, `start failed: ${(error as Error).message}`);
+    await updateState(paths, { phase: 'failed', failure: (error as Error).message }).catch(() => {});
+    await supervisor.stop(1);
+  }
+}
+
+class Supervisor {
+  private readonly apps: App[] = [];
+  private machines?: Machines;
+  private stopping?: Promise<void>;
+  private closeControl?: () => Promise<void>;
+
+  constructor(
+    private readonly paths: RunPaths,
+    private readonly logger: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    const { plan, topology } = await readPlan(this.paths);
+    const server = await serveControl(this.paths.control, (request) => this.handle(request));
+    this.closeControl = () => new Promise((resolve) => server.close(() => resolve()));
+    const state = await readState(this.paths);
+    await this.startMembers(plan, topology, dirname(state?.files[0] ?? this.paths.runDir));
+    this.machines = new Machines(plan, topology, this.paths, this.logger);
+    await this.machines.start((message) => this.progress(message));
+    await updateState(this.paths, { phase: 'running' });
+    this.logger.info({ event: 'ready' }, 'every node and app has started');
+  }
+
+  /** Stops apps, VMs and BMCs, then exits with `code`. Idempotent. */
+  stop(code: number): Promise<void> {
+    this.stopping ??= (async () => {
+      this.logger.info({ event: 'stopping' }, 'stopping');
+      await Promise.allSettled([...this.apps.map((app) => app.stop()), this.machines?.stop()]);
+      await this.closeControl?.();
+      await rm(this.paths.control, { force: true });
+      this.logger.info({ event: 'stopped' }, 'stopped');
+      // pino writes synchronously to a file descriptor, so nothing is lost by exiting now.
+      process.exit(code);
+    })();
+    return this.stopping;
+  }
+
+  private progress(message: string): void {
+    this.logger.info({ event: 'progress' }, message);
+  }
+
+  private async startMembers(plan: BuildPlan, topology: Topology, cwd: string): Promise<void> {
+    const members = new Map<string, NetworkNamespace | NetnsNode>();
+    for (const member of topology.networkNamespaces) members.set(member.name, member);
+    for (const node of topology.nodes) if (node.type === 'netns') members.set(node.name, node);
+    let started = 0;
+    await mapLimited(plan.members, PARALLEL_STARTS, async (setup) => {
+      const member = members.get(setup.member)!;
+      await runInitScripts(member.name, setup.namespace, member.initScripts, this.paths.runDir, this.paths.logs, cwd);
+      const vars = { RUN_DIR: this.paths.runDir, DC: plan.dc, NAME: member.name };
+      const apps = member.apps.map(
+        (app) =>
+          new App(
+            member.name,
+            setup.namespace,
+            app.name,
+            expandCommand(app.command, vars),
+            this.paths.runDir,
+            this.paths.logs,
+            this.logger,
+            cwd,
+          ),
+      );
+      this.apps.push(...apps);
+      await Promise.all(apps.map((app) => app.start()));
+      started++;
+      if (apps.length > 0 || member.initScripts.length > 0)
+        this.progress(
+          `${member.name}: ${apps.map((app) => app.name).join(', ') || 'init scripts done'} (${started}/${plan.members.length})`,
+        );
+    });
+  }
+
+  private async handle(request: ControlRequest): Promise<unknown> {
+    switch (request.op) {
+      case 'status':
+        return { apps: this.apps.map((app) => app.snapshot()), machines: this.machines?.status() ?? [] } satisfies LiveStatus;
+      case 'power':
+        if (!this.machines) throw new Error('the VMs are not started yet');
+        return this.machines.power(request.node, request.action);
+      case 'netem':
+        throw new Error('runtime impairments through the relay are not available yet');
+      case 'stop':
+        setImmediate(() => void this.stop(0));
+        return 'stopping';
+      default:
+        throw new Error(`unknown request ${JSON.stringify((request as { op?: unknown }).op)}`);
+    }
+  }
+}
