@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { belongsToDc, dcNameFromFile, dcNameProblem, dcOfNamespace, memberNamespace } from '../../src/vdc/names.js';
+import { describeNetem, netemArguments } from '../../src/vdc/netem.js';
+import { netemChange, netemTarget, planBuild } from '../../src/vdc/plan.js';
+import { parseTopology } from '../../src/vdc/spec.js';
+import { expandCommand } from '../../src/vdc/supervisor/apps.js';
+
+const BGP = 'test/fixtures/vdc/bgp/dc.yml';
+const topology = parseTopology([{ path: BGP, text: readFileSync(BGP, 'utf8') }]);
+
+describe('vdc plan: spec → host actions', () => {
+  const plan = planBuild('lab', topology);
+
+  it('puts every bridge and DC-side link end in the DC namespace and every member in its own', () => {
+    assert.deepEqual(plan.namespaces, ['yg-lab', 'yg-lab.router1', 'yg-lab.router2', 'yg-lab.server1', 'yg-lab.server2']);
+    assert.deepEqual(plan.dcIpCommands.slice(0, 4), [
+      'link set lo up',
+      'link add r1-r2 type bridge stp_state 0 forward_delay 0',
+      'link set r1-r2 up',
+      'link add rack1 type bridge stp_state 0 forward_delay 0',
+    ]);
+    assert.ok(plan.dcIpCommands.includes('link add yg-v0 type veth peer name eth0 netns yg-lab.router1'));
+    assert.ok(plan.dcIpCommands.includes('link set yg-v0 master r1-r2 up'));
+    // Nothing names the host's namespace: every command runs under `ip -n yg-lab` or a member's.
+    assert.ok(plan.dcIpCommands.every((line) => !/netns (?!yg-lab\.)/.test(line)));
+  });
+
+  it('gives routers forwarding and rp_filter 0, servers their addresses only', () => {
+    const router = plan.members.find((m) => m.member === 'router1')!;
+    assert.equal(router.kind, 'router');
+    assert.deepEqual(router.ipCommands, [
+      'link set lo up',
+      'addr add 10.0.0.0/31 dev eth0',
+      'link set eth0 up',
+      'addr add 10.1.0.1/24 dev eth1',
+      'link set eth1 up',
+    ]);
+    assert.ok(router.sysctls.some(([key, value]) => key === 'net.ipv4.ip_forward' && value === '1'));
+    const server = plan.members.find((m) => m.member === 'server1')!;
+    assert.equal(server.kind, 'node');
+    assert.deepEqual(server.sysctls, []);
+  });
+
+  it('impairs with tc netem inside the member, or hands the link to the relay without a bridge', () => {
+    const server2 = plan.members.find((m) => m.member === 'server2')!;
+    assert.deepEqual(server2.tcCommands, ['qdisc replace dev eth0 root netem delay 20000us']);
+    assert.deepEqual(plan.relayed, []);
+    const relayPlan = planBuild('lab', topology, 'relay');
+    const relayed = relayPlan.relayed;
+    assert.equal(relayed.length, 1);
+    assert.deepEqual(
+      { ...relayed[0], netem: undefined },
+      { member: 'server2', interfaceName: 'eth0', link: 'yg-v5', bridge: 'rack2', netem: undefined },
+    );
+    assert.ok(relayPlan.dcIpCommands.includes('link set yg-v5 up'));
+    assert.ok(!relayPlan.dcIpCommands.includes('link set yg-v5 master rack2 up'));
+    assert.deepEqual(relayPlan.members.find((m) => m.member === 'server2')!.tcCommands, []);
+  });
+
+  it('finds where a runtime impairment goes', () => {
+    assert.deepEqual(netemTarget(plan, 'server1', 'eth0'), {
+      namespace: 'yg-lab.server1',
+      device: 'eth0',
+      link: 'yg-v4',
+      bridge: 'rack1',
+    });
+    assert.equal(netemTarget(plan, 'server1', 'eth7'), undefined);
+    assert.equal(netemChange('eth0', 'clear'), 'qdisc del dev eth0 root');
+  });
+
+  it('builds a VM NIC as a tap in the bridge', () => {
+    const vm = parseTopology([
+      {
+        path: 'vm.yml',
+        text: 'kind: Network\nname: net0\n---\nkind: Node\nname: vm1\ncpu: 1\ninterfaces:\n  - network: net0\n    netem: { loss: 1% }\n',
+      },
+    ]);
+    const vmPlan = planBuild('lab', vm);
+    assert.deepEqual(vmPlan.taps.get('vm1'), ['yg-t0']);
+    assert.ok(vmPlan.dcIpCommands.includes('tuntap add dev yg-t0 mode tap'));
+    assert.deepEqual(vmPlan.dcTcCommands, ['qdisc replace dev yg-t0 root netem loss 1%']);
+    assert.deepEqual(netemTarget(vmPlan, 'vm1', 'eth0')?.device, 'yg-t0');
+  });
+});
+
+describe('vdc names, netem words and app commands', () => {
+  it('derives and checks DC names', () => {
+    assert.equal(dcNameFromFile('clusters/Rack 0.yml'), 'rack-0');
+    assert.equal(dcNameFromFile('/x/___.yaml'), 'dc');
+    assert.equal(dcNameProblem('lab-1'), undefined);
+    assert.match(dcNameProblem('Lab.1')!, /not a valid data center name/);
+    assert.ok(belongsToDc('lab', memberNamespace('lab', 'a.b')));
+    assert.ok(!belongsToDc('lab', 'yg-lab2.a'));
+    assert.equal(dcOfNamespace('yg-lab.router1'), 'lab');
+    assert.equal(dcOfNamespace('other'), undefined);
+  });
+
+  it('writes netem arguments and describes them for people', () => {
+    const netem = { delayUs: 5000, jitterUs: 1000, lossPercent: 0.1, rateBitsPerSecond: 100_000_000 };
+    assert.deepEqual(netemArguments(netem), ['netem', 'delay', '5000us', '1000us', 'loss', '0.1%', 'rate', '100000000bit']);
+    assert.equal(describeNetem(netem), 'delay 5ms ±1ms, loss 0.1%, rate 100mbit');
+    assert.equal(netemArguments({}), undefined);
+  });
+
+  it('expands ${RUN_DIR}, ${DC} and ${NAME} in app commands, nothing else', () => {
+    assert.deepEqual(
+      expandCommand(['bird', '-s', '${RUN_DIR}/bird-${NAME}.ctl', '${HOME}', '${DC}'], {
+        RUN_DIR: '/run/x',
+        DC: 'lab',
+        NAME: 'r1',
+      }),
+      ['bird', '-s', '/run/x/bird-r1.ctl', '${HOME}', 'lab'],
+    );
+  });
+});
