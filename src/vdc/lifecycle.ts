@@ -10,7 +10,7 @@ import { closeSync, openSync } from 'node:fs';
 import { readFile, rm, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { UserError } from '../lib/errors.js';
-import { buildHost } from './host/build.js';
+import { buildNamespacesAndLinks, configureMembers, type BuildProgress } from './host/build.js';
 import { IP, listNamespaces } from './host/ip.js';
 import { markedEnvironment } from './host/processes.js';
 import { teardown } from './host/teardown.js';
@@ -86,17 +86,16 @@ export async function up(options: UpOptions): Promise<{ paths: RunPaths; supervi
   await writeState(paths, state);
   await writePlan(paths, plan, topology);
   try {
-    await buildHost(plan, (step, done, total) => {
-      if (step === 'addresses' && done !== total && done % 50 !== 0) return;
-      options.progress(
-        step === 'links'
-          ? done === 0
-            ? `links: ${plan.links.length} interfaces on ${topology.networks.length} networks`
-            : ''
-          : `${step}: ${done}/${total}`,
-      );
-    });
+    const buildProgress: BuildProgress = (step, done, total) => {
+      if (step === 'links') {
+        if (done === 0) options.progress(`links: ${plan.links.length} interfaces on ${topology.networks.length} networks`);
+      } else if (done === 0 || done === total || done % 100 === 0) options.progress(`${step}: ${done}/${total}`);
+    };
+    await buildNamespacesAndLinks(plan, buildProgress);
+    // The supervisor (a Node process) starts while the members are configured; it waits for phase "starting".
     const supervisorPid = startSupervisor(options.dc, paths, options.entry);
+    await updateState(paths, { supervisorPid });
+    await configureMembers(plan, buildProgress);
     await updateState(paths, { phase: 'starting', supervisorPid });
     await followUntilReady(paths, supervisorPid, options.progress, options.timeoutMs ?? 15 * 60_000);
     return { paths, supervisorPid, plan };
@@ -174,7 +173,7 @@ async function followUntilReady(
     if (!processAlive(pid)) throw new UserError(`the supervisor exited before the DC was ready; see ${paths.supervisorLog}`);
     if (Date.now() > deadline)
       throw new UserError(`the DC was not ready within ${timeoutMs / 1000} s; see ${paths.supervisorLog}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 

@@ -14,8 +14,8 @@ export interface BuildProgress {
   (step: string, done: number, total: number): void;
 }
 
-export async function buildHost(plan: BuildPlan, progress: BuildProgress = () => {}): Promise<void> {
-  const total = plan.members.length;
+/** Every namespace, then the DC namespace's bridges, veths (peers in their namespaces) and taps. */
+export async function buildNamespacesAndLinks(plan: BuildPlan, progress: BuildProgress = () => {}): Promise<void> {
   progress('namespaces', 0, plan.namespaces.length);
   await ipBatch(plan.namespaces.map((namespace) => `netns add ${namespace}`));
   progress('namespaces', plan.namespaces.length, plan.namespaces.length);
@@ -24,6 +24,11 @@ export async function buildHost(plan: BuildPlan, progress: BuildProgress = () =>
   await ipBatch(plan.dcIpCommands, { namespace: dc });
   await tcBatch(plan.dcTcCommands, { namespace: dc });
   progress('links', 1, 1);
+}
+
+/** Inside each member namespace: loopback, addresses, links up, impairments, sysctls. */
+export async function configureMembers(plan: BuildPlan, progress: BuildProgress = () => {}): Promise<void> {
+  const total = plan.members.length;
   let done = 0;
   await mapLimited(plan.members, PARALLEL_MEMBERS, async (member) => {
     await ipBatch(member.ipCommands, { namespace: member.namespace });

@@ -45,11 +45,11 @@ export async function terminate(pids: readonly number[], graceMs: number): Promi
   };
   for (const pid of pids) signal(pid, 'SIGTERM');
   const deadline = Date.now() + graceMs;
-  while (pids.some(alive) && Date.now() < deadline) await sleep(50);
+  while (pids.some(alive) && Date.now() < deadline) await sleep(10);
   const left = pids.filter(alive);
   for (const pid of left) signal(pid, 'SIGKILL');
   const killDeadline = Date.now() + 5000;
-  while (left.some(alive) && Date.now() < killDeadline) await sleep(50);
+  while (left.some(alive) && Date.now() < killDeadline) await sleep(10);
 }
 
 /** A zombie has exited and only waits for its parent to reap it. */

@@ -51,6 +51,7 @@ class Supervisor {
   ) {}
 
   async start(): Promise<void> {
+    await this.untilBuilt();
     const { plan, topology } = await readPlan(this.paths);
     const server = await serveControl(this.paths.control, (request) => this.handle(request));
     this.closeControl = () => new Promise((resolve) => server.close(() => resolve()));
@@ -60,6 +61,18 @@ class Supervisor {
     await this.machines.start((message) => this.progress(message));
     await updateState(this.paths, { phase: 'running' });
     this.logger.info({ event: 'ready' }, 'every node and app has started');
+  }
+
+  /** `dc up` starts the supervisor while it still configures the members; it says "starting" when done. */
+  private async untilBuilt(): Promise<void> {
+    const deadline = Date.now() + 10 * 60_000;
+    for (;;) {
+      const phase = (await readState(this.paths))?.phase;
+      if (phase === 'starting') return;
+      if (phase !== 'building') throw new Error(`the build did not finish (phase ${phase ?? 'unknown'})`);
+      if (Date.now() > deadline) throw new Error('the build took more than 10 minutes');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
   }
 
   /** Stops apps, VMs and BMCs, then exits with `code`. Idempotent. */
