@@ -12,6 +12,7 @@ import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { UserError } from '../../src/lib/errors.js';
 import { attachConsole } from '../../src/vdc/host/console.js';
+import { findExecutable } from '../../src/vdc/host/executables.js';
 import { ImageCache } from '../../src/vdc/host/images.js';
 import { VirtualMachine, type PowerChange } from '../../src/vdc/host/vm.js';
 import { parseTopology, type VmNode } from '../../src/vdc/spec.js';
@@ -233,5 +234,17 @@ describe('VM node under QEMU', { timeout: 10 * 60_000 }, () => {
     );
     assert.equal(broken.power(), 'off');
     assert.equal(existsSync(join(dir.path, 'run', 'broken.pid')), false);
+  });
+
+  it('names the package to install for a TPM when swtpm is missing', async (t) => {
+    if (findExecutable('swtpm') !== undefined) return t.skip('swtpm is installed here');
+    const vm = machine('with-tpm', { yaml: ['tpm: true'] });
+    await assert.rejects(
+      vm.powerOn(),
+      (error: unknown) =>
+        error instanceof UserError &&
+        error.message === 'node with-tpm (tpm: true) needs swtpm, which is not installed: install the Debian package swtpm',
+    );
+    assert.equal(vm.power(), 'off');
   });
 });

@@ -80,7 +80,11 @@ export class ImageCache implements ImageSource {
       return this.cached(key, image, () => createReadStream(image.file!));
     }
     // placemat's key for a download: the URL alone.
-    return this.cached(image.url!, image, () => this.download(image));
+    return this.cached(image.url!, image, () => this.download(image)).catch((error: Error) => {
+      if (error instanceof UserError) throw error;
+      const cause = (error.cause as Error | undefined)?.message;
+      throw new UserError(`image ${name}: downloading ${image.url!} failed: ${error.message}${cause ? ` (${cause})` : ''}`);
+    });
   }
 
   /** The cache entry for `key`, made from `source` (decompressed per the image) when it is not there yet. */
@@ -139,7 +143,10 @@ export class ImageCache implements ImageSource {
         callback();
       },
     });
-    return Readable.fromWeb(response.body as Parameters<typeof Readable.fromWeb>[0]).pipe(counter);
+    const body = Readable.fromWeb(response.body as Parameters<typeof Readable.fromWeb>[0]);
+    // pipe() does not pass errors on: a connection lost halfway must fail the download.
+    body.once('error', (error) => counter.destroy(error));
+    return body.pipe(counter);
   }
 }
 
