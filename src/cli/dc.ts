@@ -1,14 +1,17 @@
 /** `yagura dc <verb>`: build, inspect, drive and remove virtual data centers on this host. */
 import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { UserError } from '../lib/errors.js';
 import { checkDcName, dcNameFromFile, dcNamespace, memberNamespace } from '../vdc/names.js';
 import { describeNetem } from '../vdc/netem.js';
-import { down, listDcs, pickDc, status, up, type DcStatus, type Roots } from '../vdc/lifecycle.js';
+import { down, listDcs, pickDc, readTopology, status, up, type DcStatus, type Roots } from '../vdc/lifecycle.js';
+import { renderGraph, type GraphFormat, type MachineStatus } from '../vdc/graph/index.js';
 import { DEFAULT_DATA_ROOT, DEFAULT_RUN_ROOT, runPaths } from '../vdc/run-dir.js';
 import { IP } from '../vdc/host/ip.js';
 import { parseDelay, parsePercent, parseRate, type Parsed } from '../vdc/units.js';
-import type { Netem } from '../vdc/spec.js';
+import type { Netem, Topology } from '../vdc/spec.js';
 import { type OutputFormat, outputOption, printJson, printTable } from './table.js';
 import { changeNetem } from '../vdc/impairments.js';
 import { askSupervisor } from '../vdc/supervisor/control.js';
@@ -35,7 +38,17 @@ Examples:
 The topology format is docs/dc-yaml.md. Each data center lives in its own network
 namespace (yg-NAME); nothing is added to the host's namespace. Needs root.`,
     );
-  const verbs = [upVerb(), downVerb(), statusVerb(), powerVerb(), execVerb(), forwardVerb(), netemVerb()];
+  const verbs = [
+    upVerb(),
+    downVerb(),
+    statusVerb(),
+    powerVerb(),
+    consoleVerb(),
+    execVerb(),
+    forwardVerb(),
+    netemVerb(),
+    graphVerb(),
+  ];
   for (const verb of verbs) group.addCommand(withRoots(verb).exitOverride().showHelpAfterError('(run with --help for usage)'));
   // Internal: the processes `dc up` and `dc forward` start.
   for (const verb of [superviseVerb(), forwardAgentVerb()]) group.addCommand(verb.exitOverride(), { hidden: true });
@@ -388,6 +401,79 @@ function netemVerb(): Command {
         process.stdout.write(`${node} ${iface}: ${flags.clear ? 'impairments cleared' : describeNetem(netem)} (${where})\n`);
       },
     );
+}
+
+function consoleVerb(): Command {
+  return new Command('console')
+    .description("attach to a VM node's serial console (Ctrl-] detaches); the whole output is also in its console log")
+    .argument('<node>', 'a VM node')
+    .addOption(dcOption())
+    .action(async (node: string, flags: RootFlags & { dc?: string }) => {
+      const dc = await pickDc(flags.dc, rootsOf(flags));
+      const s = await status(dc, rootsOf(flags));
+      const machine = s?.live?.machines.find((m) => m.name === node);
+      if (!machine) throw new UserError(`no running VM node "${node}" in data center "${dc}"`);
+      if (machine.power !== 'on')
+        throw new UserError(
+          `${node} is powered off: \`yagura dc power ${node} on\` first (its past output is in ${machine.consoleLog})`,
+        );
+      const { attachConsole } = await import('../vdc/host/console.js');
+      process.stderr.write(`connected to ${node}'s console; Ctrl-] detaches\n`);
+      const reason = await attachConsole(machine.console, process.stdin, process.stdout);
+      process.stderr.write(reason === 'detached' ? '\ndetached\n' : `\n${node}'s console closed (powered off?)\n`);
+    });
+}
+
+function graphVerb(): Command {
+  return new Command('graph')
+    .description('draw the topology of a running data center or of topology files: Mermaid, Graphviz dot, or an HTML page')
+    .argument('[files...]', 'topology files (default: the running data center, with power and app states)')
+    .addOption(new Option('-f, --format <format>', 'mermaid, dot or html').choices(['mermaid', 'dot', 'html']).default('html'))
+    .option('--out <file>', 'write here (default: mermaid and dot to stdout, html to ./<name>-topology.html)')
+    .option('--no-open', 'do not open the HTML page in a browser')
+    .addOption(dcOption())
+    .action(async (files: string[], flags: RootFlags & { dc?: string; format: GraphFormat; out?: string; open: boolean }) => {
+      let topology: Topology;
+      let title: string;
+      const statusMap = new Map<string, MachineStatus>();
+      if (files.length > 0) {
+        topology = await readTopology(files);
+        title = files.join(', ');
+      } else {
+        const dc = await pickDc(flags.dc, rootsOf(flags));
+        const s = await status(dc, rootsOf(flags));
+        if (!s) throw new UserError(`no data center named "${dc}" is running`);
+        topology = s.topology;
+        title = `data center ${dc}`;
+        for (const app of s.live?.apps ?? []) {
+          const entry = statusMap.get(app.member) ?? { apps: [] };
+          entry.apps!.push({ name: app.name, running: app.state !== 'exited' });
+          statusMap.set(app.member, entry);
+        }
+        for (const machine of s.live?.machines ?? []) statusMap.set(machine.name, { power: machine.power });
+      }
+      const text = renderGraph(topology, flags.format, { title, status: statusMap });
+      const out =
+        flags.out ??
+        (flags.format === 'html'
+          ? `${(flags.dc ?? (files[0] ? dcNameFromFile(files[0]) : undefined) ?? 'dc').replace(/[^\w.-]/g, '_')}-topology.html`
+          : undefined);
+      if (out === undefined) return void process.stdout.write(text);
+      await writeFile(out, text);
+      process.stderr.write(`wrote ${out}\n`);
+      if (flags.format === 'html' && flags.open) openInBrowser(resolve(out));
+    });
+}
+
+/** Opens a file in the desktop's browser when there is a desktop; otherwise says where the file is. */
+function openInBrowser(path: string): void {
+  if (!process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) {
+    process.stderr.write(`no desktop session here: open file://${path} in a browser\n`);
+    return;
+  }
+  const child = spawn('xdg-open', [path], { stdio: 'ignore', detached: true });
+  child.once('error', () => process.stderr.write(`could not run xdg-open: open file://${path} in a browser\n`));
+  child.unref();
 }
 
 function port(text: string): number {

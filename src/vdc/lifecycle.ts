@@ -12,6 +12,7 @@ import { resolve } from 'node:path';
 import { UserError } from '../lib/errors.js';
 import { buildNamespacesAndLinks, configureMembers, type BuildProgress } from './host/build.js';
 import { IP, listNamespaces } from './host/ip.js';
+import { kernelHasNetem } from './host/netem-relay.js';
 import { markedEnvironment } from './host/processes.js';
 import { teardown } from './host/teardown.js';
 import { belongsToDc, dcNamespace } from './names.js';
@@ -72,7 +73,7 @@ export async function up(options: UpOptions): Promise<{ paths: RunPaths; supervi
   const topology = await readTopology(options.files);
   const paths = runPaths(options.runRoot, options.dc);
   await refuseOrClean(options.dc, paths, options.progress);
-  const plan = planBuild(options.dc, topology);
+  const plan = planBuild(options.dc, topology, (await kernelHasNetem()) ? 'tc' : 'relay');
   await createRunDir(paths);
   const state: DcState = {
     version: 1,

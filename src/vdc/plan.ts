@@ -8,6 +8,7 @@
  * `yg-t<N>` per VM interface. The other veth end is `ethI` inside the router's
  * or netns node's own namespace. Nothing goes into the host's namespace.
  */
+import { networkContains, parseInterfaceAddress } from './addresses.js';
 import { clearNetemCommand, netemCommand } from './netem.js';
 import { dcNamespace, interfaceName, memberNamespace } from './names.js';
 import type { Interface, Netem, NetworkNamespace, NetnsNode, Topology, VmNode } from './spec.js';
@@ -52,8 +53,18 @@ export interface RelayedLink {
   netem: Netem;
 }
 
+/** A virtual BMC's address: added to its bmc network's bridge in the DC namespace, where the BMC listens. */
+export interface BmcAddress {
+  node: string;
+  address: string;
+  network: string;
+  prefixLength: number;
+}
+
 export interface BuildPlan {
   dc: string;
+  /** BMCs with an address fixed in the topology (the others wait for their guest to announce one). */
+  bmcs: BmcAddress[];
   impairments: ImpairmentMode;
   /** Links the relay impairs from the start (relay mode): built without a bridge, the relay joins them. */
   relayed: RelayedLink[];
@@ -74,6 +85,7 @@ export function planBuild(dc: string, topology: Topology, impairments: Impairmen
   const plan: BuildPlan = {
     dc,
     impairments,
+    bmcs: [],
     relayed: [],
     namespaces: [dcNamespace(dc)],
     dcIpCommands: ['link set lo up'],
@@ -156,8 +168,24 @@ export function planBuild(dc: string, topology: Topology, impairments: Impairmen
       plan.links.push(linkEnd(node.name, `nic${iface.index}`, tap, iface));
     }
     plan.taps.set(node.name, taps);
+    const bmc = node.bmc?.address === undefined ? undefined : bmcAddress(topology, node.name, node.bmc.address);
+    if (bmc) {
+      plan.bmcs.push(bmc);
+      plan.dcIpCommands.push(`addr add ${bmc.address}/${bmc.prefixLength} dev ${bmc.network}`);
+    }
   }
   return plan;
+}
+
+/** The bmc network whose range holds `address` (the spec has checked there is one), as a BMC address. */
+export function bmcAddress(topology: Topology, node: string, address: string): BmcAddress | undefined {
+  for (const network of topology.networks) {
+    if (network.type !== 'bmc' || network.address?.family !== 4) continue;
+    const candidate = parseInterfaceAddress(`${address}/${network.address.prefixLength}`);
+    if ('problem' in candidate || !networkContains(network.address, candidate)) continue;
+    return { node, address, network: network.name, prefixLength: network.address.prefixLength };
+  }
+  return undefined;
 }
 
 function isImpaired(netem: Netem | undefined): boolean {

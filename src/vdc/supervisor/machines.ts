@@ -1,45 +1,224 @@
 /**
- * The DC's VM nodes and their virtual BMCs, as the supervisor runs them.
- * (Filled in as the VM runner and the BMC servers land.)
+ * The DC's VM nodes and their virtual BMCs, as the supervisor runs them. Each
+ * VM (host/vm.ts) gets, when the topology has a bmc network, a BMC that
+ * listens on its address on that network's bridge — IPMI (UDP 623) and
+ * Redfish (HTTPS 443) — with the node's credentials. A BMC address comes from
+ * the topology, or (as in placemat) from the guest's first line on the
+ * `placemat` virtio-serial port. `dc power` goes through the BMC's Redfish.
  */
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { Logger } from 'pino';
-import type { BuildPlan } from '../plan.js';
+import { ensureCertificate } from '../bmc/certificate.js';
+import { startIpmiServer } from '../bmc/ipmi/server.js';
+import { redfishPowerState, redfishReset, type PowerAction as RedfishAction, type RedfishTarget } from '../bmc/redfish-client.js';
+import { startRedfishServer } from '../bmc/redfish/server.js';
+import { detectAccel } from '../host/accel.js';
+import { IP } from '../host/ip.js';
+import { ImageCache } from '../host/images.js';
+import { markedEnvironment } from '../host/processes.js';
+import { VirtualMachine } from '../host/vm.js';
+import { bmcAddress, type BmcAddress, type BuildPlan } from '../plan.js';
 import type { RunPaths } from '../run-dir.js';
-import type { Topology } from '../spec.js';
+import type { Topology, VmNode } from '../spec.js';
+
+const execFileAsync = promisify(execFile);
+
+export const IPMI_PORT = Number(process.env.YAGURA_BMC_IPMI_PORT ?? 623);
+export const REDFISH_PORT = Number(process.env.YAGURA_BMC_REDFISH_PORT ?? 443);
 
 export interface MachineStatus {
   name: string;
   serial: string;
   power: 'on' | 'off';
   pid?: number;
-  bmc?: { address: string; redfish: string; ipmi: string };
+  bmc?: { address: string; redfish: string; ipmi: string; certificate: string };
+  /** Waiting for the guest to announce its BMC address. */
+  bmcPending?: boolean;
   console: string;
   consoleLog: string;
 }
 
 export type PowerAction = 'on' | 'off' | 'reset' | 'cycle' | 'status' | 'shutdown';
 
+interface RunningBmc {
+  address: BmcAddress;
+  certificate: string;
+  ca: Buffer;
+  close: () => Promise<void>;
+}
+
+interface Vm {
+  node: VmNode;
+  machine: VirtualMachine;
+  bmc?: RunningBmc;
+}
+
 export class Machines {
+  private readonly vms = new Map<string, Vm>();
+
   constructor(
     private readonly plan: BuildPlan,
     private readonly topology: Topology,
     private readonly paths: RunPaths,
+    private readonly dataDir: string,
     private readonly logger: Logger,
   ) {}
 
+  /** Starts every BMC whose address is known, then powers every VM on (in parallel). */
   async start(progress: (message: string) => void): Promise<void> {
-    const vms = this.topology.nodes.filter((node) => node.type === 'vm');
-    if (vms.length > 0) throw new Error(`VM nodes are not supported yet (${vms.map((vm) => vm.name).join(', ')})`);
-    progress('no VM nodes');
+    const nodes = this.topology.nodes.filter((node): node is VmNode => node.type === 'vm');
+    if (nodes.length === 0) return;
+    const accel = detectAccel();
+    const images = new ImageCache({
+      cacheDir: join(this.dataDir, 'cache'),
+      images: this.topology.images,
+      onProgress: ({ image, receivedBytes, totalBytes }) =>
+        progress(
+          `image ${image}: ${(receivedBytes / 2 ** 20).toFixed(0)}${totalBytes ? `/${(totalBytes / 2 ** 20).toFixed(0)}` : ''} MiB`,
+        ),
+    });
+    for (const node of nodes) {
+      const machine = new VirtualMachine({
+        node,
+        dcName: this.plan.dc,
+        runDir: this.paths.vms,
+        dataDir: this.dataDir,
+        taps: this.plan.taps.get(node.name) ?? [],
+        images,
+        accel,
+        deviceClasses: this.topology.deviceClasses,
+        env: markedEnvironment(this.paths.runDir),
+        log: this.logger,
+      });
+      const vm: Vm = { node, machine };
+      this.vms.set(node.name, vm);
+      machine.onPowerChange(({ state, cause, detail }) =>
+        this.logger.info(
+          { event: 'power', node: node.name, state, cause },
+          `${node.name}: power ${state} (${cause}${detail ? `: ${detail}` : ''})`,
+        ),
+      );
+      if (node.bmc && node.bmc.address === undefined) machine.onGuestLine((line) => void this.onAnnouncedAddress(vm, line));
+    }
+    const fixed = this.plan.bmcs;
+    await Promise.all(fixed.map((address) => this.startBmc(this.vms.get(address.node)!, address)));
+    if (fixed.length > 0) progress(`BMCs: ${fixed.map((b) => `${b.node} ${b.address}`).join(', ')}`);
+    progress(`powering on ${nodes.length} VM${nodes.length === 1 ? '' : 's'} (${accel.toUpperCase()})`);
+    await Promise.all([...this.vms.values()].map((vm) => vm.machine.powerOn()));
+    progress(`VMs on: ${nodes.map((node) => node.name).join(', ')}`);
   }
 
   status(): MachineStatus[] {
-    return [];
+    return [...this.vms.values()].map(({ node, machine, bmc }) => ({
+      name: node.name,
+      serial: machine.serial,
+      power: machine.power(),
+      ...(machine.pid ? { pid: machine.pid } : {}),
+      ...(bmc
+        ? {
+            bmc: {
+              address: bmc.address.address,
+              redfish: `https://${bmc.address.address}${REDFISH_PORT === 443 ? '' : `:${REDFISH_PORT}`}/redfish/v1`,
+              ipmi: `${bmc.address.address}:${IPMI_PORT}`,
+              certificate: bmc.certificate,
+            },
+          }
+        : node.bmc
+          ? { bmcPending: true }
+          : {}),
+      console: machine.consoleSocket,
+      consoleLog: machine.consoleLog,
+    }));
   }
 
-  power(node: string, action: PowerAction): Promise<unknown> {
-    return Promise.reject(new Error(`no VM node "${node}" (action ${action})`));
+  /** A power action through the node's BMC (Redfish over HTTPS); directly only when the DC has no BMCs. */
+  async power(name: string, action: PowerAction): Promise<{ power: 'on' | 'off'; via: string }> {
+    const vm = this.vms.get(name);
+    if (!vm) throw new Error(`no VM node "${name}" (VMs: ${[...this.vms.keys()].join(', ') || 'none'})`);
+    if (vm.bmc) {
+      const target: RedfishTarget = {
+        host: vm.bmc.address.address,
+        port: REDFISH_PORT,
+        username: vm.node.bmc!.username,
+        password: vm.node.bmc!.password,
+        ca: vm.bmc.ca,
+      };
+      if (action !== 'status') await redfishReset(target, action as RedfishAction);
+      return { power: await redfishPowerState(target), via: `its BMC (Redfish at ${vm.bmc.address.address})` };
+    }
+    if (vm.node.bmc) throw new Error(`${name}'s BMC has no address yet (the guest has not announced one)`);
+    const machine = vm.machine;
+    const actions: Record<Exclude<PowerAction, 'status'>, () => Promise<void>> = {
+      on: () => machine.powerOn(),
+      off: () => machine.powerOff(),
+      reset: () => machine.reset(),
+      cycle: () => machine.cycle(),
+      shutdown: () => machine.shutdown(),
+    };
+    if (action !== 'status') await actions[action]();
+    return { power: machine.power(), via: 'QEMU directly (this DC has no bmc network)' };
   }
 
-  async stop(): Promise<void> {}
+  async stop(): Promise<void> {
+    await Promise.allSettled([...this.vms.values()].map((vm) => vm.bmc?.close()));
+    await Promise.allSettled([...this.vms.values()].map((vm) => vm.machine.close()));
+  }
+
+  private async startBmc(vm: Vm, address: BmcAddress): Promise<void> {
+    const { username, password } = vm.node.bmc!;
+    const tls = await ensureCertificate(join(this.paths.bmc, vm.node.name), {
+      commonName: address.address,
+      ipAddresses: [address.address],
+    });
+    const common = {
+      host: address.address,
+      username,
+      password,
+      machine: vm.machine,
+      log: this.logger.child({ bmc: vm.node.name }),
+    };
+    const ipmi = await startIpmiServer({ ...common, port: IPMI_PORT });
+    const redfish = await startRedfishServer({ ...common, port: REDFISH_PORT, tls }).catch(async (error: unknown) => {
+      await ipmi.close();
+      throw error;
+    });
+    vm.bmc = {
+      address,
+      certificate: tls.cert,
+      ca: await readFile(tls.cert),
+      close: async () => {
+        await Promise.allSettled([ipmi.close(), redfish.close()]);
+      },
+    };
+  }
+
+  /** placemat's protocol: the guest writes its BMC address as the first line on the virtio-serial port. */
+  private async onAnnouncedAddress(vm: Vm, line: string): Promise<void> {
+    if (vm.bmc) return; // only the first line counts
+    const text = line.trim();
+    const address = bmcAddress(this.topology, vm.node.name, text);
+    if (!address) {
+      this.logger.warn(
+        { event: 'bmc-address-refused', node: vm.node.name, address: text },
+        `${vm.node.name} announced "${text}", which is in no bmc network`,
+      );
+      return;
+    }
+    try {
+      await execFileAsync(IP, ['addr', 'replace', `${address.address}/${address.prefixLength}`, 'dev', address.network]);
+      await this.startBmc(vm, address);
+      this.logger.info(
+        { event: 'bmc', node: vm.node.name, address: address.address },
+        `${vm.node.name}: BMC at ${address.address}`,
+      );
+    } catch (error) {
+      this.logger.error(
+        { event: 'bmc-failed', node: vm.node.name },
+        `${vm.node.name}: BMC at ${text} failed: ${(error as Error).message}`,
+      );
+    }
+  }
 }

@@ -7,7 +7,7 @@
  * for progress and for the "ready" or "failed" event.
  */
 import { rm } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { mapLimited } from '../../lib/concurrency.js';
 import { readPlan, readState, runPaths, updateState, type RunPaths } from '../run-dir.js';
@@ -15,6 +15,7 @@ import type { NetnsNode, NetworkNamespace, Topology } from '../spec.js';
 import type { BuildPlan } from '../plan.js';
 import { App, expandCommand, runInitScripts, type AppStatus } from './apps.js';
 import { serveControl, type ControlRequest } from './control.js';
+import { ImpairmentRelay } from './impairment-relay.js';
 import { Machines, type MachineStatus } from './machines.js';
 
 export interface LiveStatus {
@@ -42,6 +43,7 @@ export async function runSupervisor(runDir: string): Promise<void> {
 class Supervisor {
   private readonly apps: App[] = [];
   private machines?: Machines;
+  private relay?: ImpairmentRelay;
   private stopping?: Promise<void>;
   private closeControl?: () => Promise<void>;
 
@@ -56,8 +58,10 @@ class Supervisor {
     const server = await serveControl(this.paths.control, (request) => this.handle(request));
     this.closeControl = () => new Promise((resolve) => server.close(() => resolve()));
     const state = await readState(this.paths);
+    this.relay = new ImpairmentRelay(plan, this.paths, this.logger);
+    await this.relay.start();
     await this.startMembers(plan, topology, dirname(state?.files[0] ?? this.paths.runDir));
-    this.machines = new Machines(plan, topology, this.paths, this.logger);
+    this.machines = new Machines(plan, topology, this.paths, state?.dataDir ?? join(this.paths.runDir, 'data'), this.logger);
     await this.machines.start((message) => this.progress(message));
     await updateState(this.paths, { phase: 'running' });
     this.logger.info({ event: 'ready' }, 'every node and app has started');
@@ -80,6 +84,7 @@ class Supervisor {
     this.stopping ??= (async () => {
       this.logger.info({ event: 'stopping' }, 'stopping');
       await Promise.allSettled([...this.apps.map((app) => app.stop()), this.machines?.stop()]);
+      await this.relay?.stop();
       await this.closeControl?.();
       await rm(this.paths.control, { force: true });
       this.logger.info({ event: 'stopped' }, 'stopped');
@@ -133,7 +138,9 @@ class Supervisor {
         if (!this.machines) throw new Error('the VMs are not started yet');
         return this.machines.power(request.node, request.action);
       case 'netem':
-        throw new Error('runtime impairments through the relay are not available yet');
+        if (!this.relay) throw new Error('the data center is not started yet');
+        await this.relay.change(request.link, request.bridge, request.netem);
+        return 'ok';
       case 'stop':
         setImmediate(() => void this.stop(0));
         return 'stopping';
