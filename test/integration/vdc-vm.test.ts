@@ -148,6 +148,12 @@ describe('VM node under QEMU', { timeout: 10 * 60_000 }, () => {
     stdin.write('\x1d');
     assert.equal(await session, 'detached');
     assert.equal(vm.power(), 'on', 'detaching leaves the machine running');
+    // Input from a pipe: what it holds reaches the guest, and its end detaches.
+    const piped = new PassThrough();
+    const again = attachConsole(vm.consoleSocket, piped, new PassThrough());
+    piped.end('echo piped-$((7*6))\r');
+    assert.equal(await again, 'detached');
+    await waitFor('the piped command’s output in the log', vm, () => readFileSync(vm.consoleLog, 'latin1').includes('piped-42'));
 
     await vm.powerOff();
     assert.equal(vm.power(), 'off');

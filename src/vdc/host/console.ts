@@ -7,7 +7,8 @@
  *   const how = await attachConsole(paths.console, process.stdin, process.stdout);
  *
  * A TTY is put into raw mode (so Ctrl-C, arrows and tab reach the guest) and
- * restored afterwards; Ctrl-] detaches, as telnet and virsh console do.
+ * restored afterwards; Ctrl-] detaches, as telnet and virsh console do, and
+ * so does the end of input that is not a terminal.
  */
 import { connect } from 'node:net';
 import { UserError } from '../../lib/errors.js';
@@ -33,10 +34,13 @@ export function attachConsole(socketPath: string, stdin: ConsoleInput, stdout: N
       if (finished) return;
       finished = true;
       stdin.removeListener('data', onInput);
+      stdin.removeListener('end', onEnd);
       stdin.pause();
       if (attached && stdin.isTTY && stdin.setRawMode) stdin.setRawMode(wasRaw);
       socket.unpipe();
-      socket.destroy();
+      // end() rather than destroy(): what was typed just before detaching still reaches the guest.
+      if (outcome === 'detached') socket.end();
+      else socket.destroy();
       if (outcome instanceof Error) reject(outcome);
       else resolve(outcome);
     };
@@ -52,11 +56,15 @@ export function attachConsole(socketPath: string, stdin: ConsoleInput, stdout: N
       finish('detached');
     };
 
+    // Input that ends (a pipe, not a terminal) detaches too.
+    const onEnd = (): void => finish('detached');
+
     socket.once('connect', () => {
       attached = true;
       if (stdin.isTTY && stdin.setRawMode) stdin.setRawMode(true);
       socket.pipe(stdout, { end: false });
       stdin.on('data', onInput);
+      stdin.once('end', onEnd);
       stdin.resume();
     });
     socket.once('close', () => finish('closed'));

@@ -249,7 +249,9 @@ export class VirtualMachine implements ManagedMachine {
       child,
       pid: child.pid,
       output: '',
-      gone: exited.then(() => this.exited(running)),
+      gone: exited
+        .then(() => this.exited(running))
+        .catch((error: unknown) => this.log.error({ err: error }, 'cleanup after QEMU')),
       stopping: false,
       announced: false,
       ...(swtpm ? { swtpm } : {}),
@@ -331,8 +333,9 @@ export class VirtualMachine implements ManagedMachine {
 
   /** The node's own UEFI variable store, copied from OVMF's template once and kept (boot entries survive). */
   private async ensureNvram(): Promise<void> {
-    if (!existsSync(OVMF_CODE) || !existsSync(OVMF_VARS_TEMPLATE))
-      throw new UserError(`node ${this.name} has uefi: true, but ${OVMF_CODE} is missing: install the Debian package ovmf`);
+    const missing = [OVMF_CODE, OVMF_VARS_TEMPLATE].find((file) => !existsSync(file));
+    if (missing !== undefined)
+      throw new UserError(`node ${this.name} has uefi: true, but ${missing} is missing: install the Debian package ovmf`);
     if (existsSync(this.paths.nvram)) return;
     await mkdir(dirname(this.paths.nvram), { recursive: true });
     const temporary = `${this.paths.nvram}.tmp-${process.pid}`;
