@@ -22,6 +22,7 @@ needed=(
   "ipmitool:/usr/bin/ipmitool"
   "bird2:/usr/sbin/bird"
   "iputils-ping:/usr/bin/ping"
+  "nftables:/usr/sbin/nft"
 )
 
 missing=()

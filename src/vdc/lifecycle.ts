@@ -73,7 +73,10 @@ export async function up(options: UpOptions): Promise<{ paths: RunPaths; supervi
   const topology = await readTopology(options.files);
   const paths = runPaths(options.runRoot, options.dc);
   await refuseOrClean(options.dc, paths, options.progress);
-  const plan = planBuild(options.dc, topology, (await kernelHasNetem()) ? 'tc' : 'relay');
+  const plan = planBuild(options.dc, topology, {
+    impairments: (await kernelHasNetem()) ? 'tc' : 'relay',
+    ...(process.env.YAGURA_DC_UPLINK_NETNS ? { uplinkNamespace: process.env.YAGURA_DC_UPLINK_NETNS } : {}),
+  });
   await createRunDir(paths);
   const state: DcState = {
     version: 1,

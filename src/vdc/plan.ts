@@ -10,6 +10,7 @@
  */
 import { networkContains, parseInterfaceAddress } from './addresses.js';
 import { clearNetemCommand, netemCommand } from './netem.js';
+import { planUplink, type UplinkPlan } from './uplink.js';
 import { dcNamespace, interfaceName, memberNamespace } from './names.js';
 import type { Interface, Netem, NetworkNamespace, NetnsNode, Topology, VmNode } from './spec.js';
 
@@ -63,6 +64,8 @@ export interface BmcAddress {
 
 export interface BuildPlan {
   dc: string;
+  /** The NAT uplink of external networks with use-nat (uplink.ts). */
+  uplink?: UplinkPlan;
   /** BMCs with an address fixed in the topology (the others wait for their guest to announce one). */
   bmcs: BmcAddress[];
   impairments: ImpairmentMode;
@@ -81,7 +84,14 @@ export interface BuildPlan {
   taps: Map<string, string[]>;
 }
 
-export function planBuild(dc: string, topology: Topology, impairments: ImpairmentMode = 'tc'): BuildPlan {
+export interface PlanOptions {
+  impairments?: ImpairmentMode;
+  /** The namespace the NAT uplink joins (default: the host's own). */
+  uplinkNamespace?: string;
+}
+
+export function planBuild(dc: string, topology: Topology, options: PlanOptions = {}): BuildPlan {
+  const impairments = options.impairments ?? 'tc';
   const plan: BuildPlan = {
     dc,
     impairments,
@@ -94,6 +104,8 @@ export function planBuild(dc: string, topology: Topology, impairments: Impairmen
     links: [],
     taps: new Map(),
   };
+  const uplink = planUplink(dc, dcNamespace(dc), topology, options.uplinkNamespace);
+  if (uplink) plan.uplink = uplink;
   for (const network of topology.networks) {
     // No STP and no forwarding delay: a port forwards as soon as it is up, as on a switch with portfast.
     plan.dcIpCommands.push(`link add ${network.name} type bridge stp_state 0 forward_delay 0`);

@@ -47,7 +47,7 @@ describe('vdc plan: spec → host actions', () => {
     const server2 = plan.members.find((m) => m.member === 'server2')!;
     assert.deepEqual(server2.tcCommands, ['qdisc replace dev eth0 root netem delay 20000us']);
     assert.deepEqual(plan.relayed, []);
-    const relayPlan = planBuild('lab', topology, 'relay');
+    const relayPlan = planBuild('lab', topology, { impairments: 'relay' });
     const relayed = relayPlan.relayed;
     assert.equal(relayed.length, 1);
     assert.deepEqual(
@@ -82,6 +82,39 @@ describe('vdc plan: spec → host actions', () => {
     assert.ok(vmPlan.dcIpCommands.includes('tuntap add dev yg-t0 mode tap'));
     assert.deepEqual(vmPlan.dcTcCommands, ['qdisc replace dev yg-t0 root netem loss 1%']);
     assert.deepEqual(netemTarget(vmPlan, 'vm1', 'eth0')?.device, 'yg-t0');
+  });
+});
+
+describe('vdc plan: the NAT uplink of external networks', () => {
+  const nat = parseTopology([
+    {
+      path: 'nat.yml',
+      text: 'kind: Network\nname: internet\ntype: external\nuse-nat: true\naddress: 10.0.0.1/24\n---\nkind: Network\nname: ext2\ntype: external\naddress: 10.9.0.1/24\n',
+    },
+  ]);
+
+  it('is planned only for external networks with use-nat, and masquerades only them', () => {
+    assert.equal(planBuild('lab', topology).uplink, undefined);
+    const uplink = planBuild('lab', nat).uplink!;
+    assert.match(uplink.uplinkSide, /^yg-u[0-9a-f]{8}$/);
+    assert.equal(uplink.namespace, undefined);
+    assert.deepEqual(uplink.natNetworks, ['10.0.0.0/24']);
+    assert.match(uplink.dcNft, /oifname "yg-uplink" ip saddr \{ 10\.0\.0\.0\/24 \} masquerade/);
+    assert.match(uplink.uplinkIpCommands[0]!, /^link add yg-u[0-9a-f]{8} type veth peer name yg-uplink netns yg-lab$/);
+    assert.ok(uplink.dcIpCommands.includes(`route add default via ${uplink.uplinkAddress}`));
+  });
+
+  it('gives each DC its own /30 in 100.127.0.0/16 and its own uplink names', () => {
+    const a = planBuild('lab-a', nat).uplink!;
+    const b = planBuild('lab-b', nat, { uplinkNamespace: 'yt-host' }).uplink!;
+    assert.equal(b.namespace, 'yt-host');
+    assert.notEqual(a.subnet, b.subnet);
+    assert.notEqual(a.uplinkSide, b.uplinkSide);
+    assert.notEqual(a.uplinkTable, b.uplinkTable);
+    for (const uplink of [a, b]) {
+      assert.match(uplink.subnet, /^100\.127\.\d+\.\d+\/30$/);
+      assert.ok(uplink.uplinkSide.length <= 15);
+    }
   });
 });
 

@@ -5,7 +5,7 @@
  */
 import { mapLimited } from '../../lib/concurrency.js';
 import type { BuildPlan } from '../plan.js';
-import { ipBatch, setSysctls, tcBatch } from './ip.js';
+import { ipBatch, nftScript, setSysctls, tcBatch } from './ip.js';
 
 /** Member namespaces configured at once: each is a short `ip` process, so a few overlap well on a small host. */
 const PARALLEL_MEMBERS = 8;
@@ -21,8 +21,16 @@ export async function buildNamespacesAndLinks(plan: BuildPlan, progress: BuildPr
   progress('namespaces', plan.namespaces.length, plan.namespaces.length);
   progress('links', 0, 1);
   const dc = plan.namespaces[0]!;
-  await ipBatch(plan.dcIpCommands, { namespace: dc });
+  const uplink = plan.uplink;
+  if (uplink) await ipBatch(uplink.uplinkIpCommands, uplink.namespace ? { namespace: uplink.namespace } : {});
+  await ipBatch([...plan.dcIpCommands, ...(uplink?.dcIpCommands ?? [])], { namespace: dc });
   await tcBatch(plan.dcTcCommands, { namespace: dc });
+  if (uplink) {
+    await setSysctls(dc, uplink.sysctls);
+    await nftScript(dc, uplink.dcNft);
+    await setSysctls(uplink.namespace, uplink.sysctls);
+    await nftScript(uplink.namespace, uplink.uplinkNft);
+  }
   progress('links', 1, 1);
 }
 

@@ -5,9 +5,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
-import { promisify } from 'node:util';
 
-const execFileAsync = promisify(execFile);
 export const IP = process.env.YAGURA_IP ?? '/usr/sbin/ip';
 export const TC = process.env.YAGURA_TC ?? '/usr/sbin/tc';
 export const NETNS_DIR = '/run/netns';
@@ -68,21 +66,36 @@ export async function listNamespaces(): Promise<string[]> {
   }
 }
 
-/** Sets sysctls inside a namespace (one `sysctl` process there). */
-export async function setSysctls(namespace: string, settings: readonly [string, string][]): Promise<void> {
+/** Sets sysctls inside a namespace (undefined: the host's own), with one `sysctl` process. */
+export async function setSysctls(namespace: string | undefined, settings: readonly [string, string][]): Promise<void> {
   if (settings.length === 0) return;
+  await inNamespace(namespace, 'sysctl', ['-q', '-w', ...settings.map(([key, value]) => `${key}=${value}`)]);
+}
+
+export const NFT = process.env.YAGURA_NFT ?? '/usr/sbin/nft';
+
+/** Loads an nft script inside a namespace (undefined: the host's own). */
+export async function nftScript(namespace: string | undefined, script: string): Promise<void> {
+  await inNamespace(namespace, NFT, ['-f', '-'], script);
+}
+
+/** Deletes an nft table if it exists. */
+export async function nftDeleteTable(namespace: string | undefined, family: string, table: string): Promise<void> {
+  await inNamespace(namespace, NFT, ['delete', 'table', family, table]).catch(() => {});
+}
+
+async function inNamespace(namespace: string | undefined, command: string, args: string[], input?: string): Promise<void> {
+  const [file, argv] = namespace ? [IP, ['netns', 'exec', namespace, command, ...args]] : [command, args];
   try {
-    await execFileAsync(IP, [
-      'netns',
-      'exec',
-      namespace,
-      'sysctl',
-      '-q',
-      '-w',
-      ...settings.map(([key, value]) => `${key}=${value}`),
-    ]);
+    await new Promise<void>((resolve, reject) => {
+      const child = execFile(file, argv, (error, _stdout, stderr) =>
+        error ? reject(Object.assign(error, { stderr })) : resolve(),
+      );
+      child.stdin?.end(input ?? '');
+    });
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr?.trim();
-    throw new BatchError(`sysctl in namespace ${namespace} failed: ${stderr || (error as Error).message}`);
+    const where = namespace ? `in namespace ${namespace}` : "in the host's namespace";
+    throw new BatchError(`${command.replace(/^.*\//, '')} ${where} failed: ${stderr || (error as Error).message}`);
   }
 }

@@ -6,8 +6,8 @@
  * Safe to run any number of times, and on a DC whose `up` was SIGKILLed.
  */
 import { belongsToDc } from '../names.js';
-import { type RunPaths, removeRunDir } from '../run-dir.js';
-import { ipBatch, listNamespaces } from './ip.js';
+import { readPlan, removeRunDir, type RunPaths } from '../run-dir.js';
+import { ipBatch, listNamespaces, nftDeleteTable } from './ip.js';
 import { findMarkedProcesses, terminate } from './processes.js';
 
 export interface TeardownResult {
@@ -21,6 +21,16 @@ export async function teardown(dc: string, paths: RunPaths, options: { graceMs?:
   // Children reparented while we were killing (a QEMU started at the last moment): once more, at once.
   const late = await findMarkedProcesses(paths.runDir);
   await terminate(late, 0);
+  // The uplink side's NAT table lives outside the DC (the veth pair goes with the DC's namespace).
+  const uplink = await readPlan(paths).then(
+    ({ plan }) => plan.uplink,
+    () => undefined,
+  );
+  if (uplink) {
+    await nftDeleteTable(uplink.namespace, 'ip', uplink.uplinkTable);
+    // Deleting the DC's namespace would take the pair too, but only once the kernel frees it (asynchronously).
+    await ipBatch([`link del ${uplink.uplinkSide}`], { ...(uplink.namespace ? { namespace: uplink.namespace } : {}), force: true });
+  }
   const namespaces = (await listNamespaces()).filter((namespace) => belongsToDc(dc, namespace));
   // Members first, the DC's own namespace (holding the bridges) last.
   const ordered = [...namespaces.filter((name) => name.includes('.')), ...namespaces.filter((name) => !name.includes('.'))];
