@@ -435,16 +435,18 @@ function graphVerb(): Command {
     .action(async (files: string[], flags: RootFlags & { dc?: string; format: GraphFormat; out?: string; open: boolean }) => {
       let topology: Topology;
       let title: string;
+      let name: string;
       const statusMap = new Map<string, MachineStatus>();
       if (files.length > 0) {
         topology = await readTopology(files);
         title = files.join(', ');
+        name = dcNameFromFile(files[0]!);
       } else {
-        const dc = await pickDc(flags.dc, rootsOf(flags));
-        const s = await status(dc, rootsOf(flags));
-        if (!s) throw new UserError(`no data center named "${dc}" is running`);
+        name = await pickDc(flags.dc, rootsOf(flags));
+        const s = await status(name, rootsOf(flags));
+        if (!s) throw new UserError(`no data center named "${name}" is running`);
         topology = s.topology;
-        title = `data center ${dc}`;
+        title = `data center ${name}`;
         for (const app of s.live?.apps ?? []) {
           const entry = statusMap.get(app.member) ?? { apps: [] };
           entry.apps!.push({ name: app.name, running: app.state !== 'exited' });
@@ -453,11 +455,7 @@ function graphVerb(): Command {
         for (const machine of s.live?.machines ?? []) statusMap.set(machine.name, { power: machine.power });
       }
       const text = renderGraph(topology, flags.format, { title, status: statusMap });
-      const out =
-        flags.out ??
-        (flags.format === 'html'
-          ? `${(flags.dc ?? (files[0] ? dcNameFromFile(files[0]) : undefined) ?? 'dc').replace(/[^\w.-]/g, '_')}-topology.html`
-          : undefined);
+      const out = flags.out ?? (flags.format === 'html' ? `${name}-topology.html` : undefined);
       if (out === undefined) return void process.stdout.write(text);
       await writeFile(out, text);
       process.stderr.write(`wrote ${out}\n`);
