@@ -10,7 +10,7 @@ import { type Compare, keyUnchanged, type Store, type TxnOp } from '../store/int
 import { type Actor, type AuditEntry, auditOp, auditRange, auditRecord, type AuditRecord } from './audit.js';
 import { conflict, invalid, notFound } from './errors.js';
 import { ipamProblems } from './ipam.js';
-import { type CachedMachine, MACHINES_CHANGED, MACHINES_PREFIX, MachineCache, machineJson } from './machine-cache.js';
+import { type CachedMachine, MACHINES_CHANGED, MACHINES_PREFIX, MachineCache, machinesJson } from './machine-cache.js';
 import type { DhcpConfig, IpamConfig, Machine, MachineSpecInput, MachineState } from './model.js';
 import { planRegistration } from './registration.js';
 import { compileQuery, type MachineQuery } from './search.js';
@@ -102,9 +102,10 @@ export class Inventory {
   }
 
   /** The same search, as the JSON array text the API sends (built from pre-serialized machines). */
-  async searchJson(query: MachineQuery): Promise<string> {
-    const now = this.now().getTime();
-    return `[${(await this.find(query)).map((entry) => machineJson(entry, now)).join(',')}]`;
+  /** The JSON answer of a search, as bytes ready to send. */
+  async searchJson(query: MachineQuery): Promise<Buffer> {
+    const found = await this.find(query);
+    return machinesJson(found, this.now().getTime());
   }
 
   /** Machines matching the query, by serial, current as of every acknowledged write on any server. */

@@ -15,25 +15,46 @@ import type { Machine } from './model.js';
 
 export const MACHINES_PREFIX = 'machines/';
 
-/** A machine as the mirror keeps it: parsed, and pre-serialized around the one field computed per read. */
+/**
+ * A machine as the mirror keeps it: parsed, and pre-encoded as UTF-8 around
+ * the one field computed per read, so that an answer is a concatenation of
+ * buffers that live outside the JS heap (a 400-machine answer is ~235 KB;
+ * building it as one string and encoding it per request showed in GC pauses).
+ */
 export interface CachedMachine {
   machine: Machine;
   /** JSON of the machine up to `"duration":`; the duration goes between `before` and `after`. */
-  before: string;
-  after: string;
+  before: Buffer;
+  after: Buffer;
+  /** status.timestamp in ms. */
+  changedAt: number;
 }
 
-/** The JSON text of a machine with its status duration (seconds since the last state change) at `now`. */
-export function machineJson(entry: CachedMachine, now: number): string {
-  return entry.before + JSON.stringify((now - Date.parse(entry.machine.status.timestamp)) / 1000) + entry.after;
+const OPEN = Buffer.from('[');
+const COMMA = Buffer.from(',');
+const CLOSE = Buffer.from(']');
+
+/** The JSON array of the machines, each with its status duration (seconds since the last state change) at `now`. */
+export function machinesJson(entries: readonly CachedMachine[], now: number): Buffer {
+  const parts: Buffer[] = [OPEN];
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i]!;
+    if (i > 0) parts.push(COMMA);
+    parts.push(entry.before, Buffer.from(JSON.stringify((now - entry.changedAt) / 1000)), entry.after);
+  }
+  parts.push(CLOSE);
+  return Buffer.concat(parts);
 }
 
 function cacheEntry(machine: Machine): CachedMachine {
   const { spec, status, info } = machine;
   return {
     machine,
-    before: `{"spec":${JSON.stringify(spec)},"status":{"state":${JSON.stringify(status.state)},"timestamp":${JSON.stringify(status.timestamp)},"duration":`,
-    after: `},"info":${JSON.stringify(info)}}`,
+    before: Buffer.from(
+      `{"spec":${JSON.stringify(spec)},"status":{"state":${JSON.stringify(status.state)},"timestamp":${JSON.stringify(status.timestamp)},"duration":`,
+    ),
+    after: Buffer.from(`},"info":${JSON.stringify(info)}}`),
+    changedAt: Date.parse(status.timestamp),
   };
 }
 export const MACHINES_CHANGED = 'inventory/machines-changed';
