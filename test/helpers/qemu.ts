@@ -11,6 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { IP, type NetNs, registerCleanup } from './netns.js';
 import { tempDir } from './temp.js';
+import { detectAccel } from '../../src/vdc/host/accel.js';
 
 export const QEMU = process.env.YAGURA_TEST_QEMU ?? '/usr/bin/qemu-system-x86_64';
 /** Legacy-BIOS iPXE ROM for QEMU's e1000 (ipxe-qemu); the machine boots it with -boot n. */
@@ -35,17 +36,8 @@ export interface QemuOptions {
   extraArgs?: string[];
 }
 
-/** 'kvm' only when /dev/kvm exists and the CPU advertises VMX/SVM (else KVM hangs); YAGURA_QEMU_ACCEL overrides. */
-export function qemuAccel(): 'kvm' | 'tcg' {
-  const forced = process.env.YAGURA_QEMU_ACCEL;
-  if (forced === 'kvm' || forced === 'tcg') return forced;
-  if (!existsSync('/dev/kvm')) return 'tcg';
-  try {
-    return /^flags\s*:.*\b(vmx|svm)\b/m.test(readFileSync('/proc/cpuinfo', 'utf8')) ? 'kvm' : 'tcg';
-  } catch {
-    return 'tcg';
-  }
-}
+/** 'kvm' only when the host really can (the same decision `yagura dc` makes); YAGURA_QEMU_ACCEL overrides. */
+export const qemuAccel = detectAccel;
 
 /** What is missing for QEMU netboot tests, as Debian package names (empty when all is there). */
 export function missingQemuPackages(): string[] {
