@@ -23,6 +23,8 @@ needed=(
   "bird2:/usr/sbin/bird"
   "iputils-ping:/usr/bin/ping"
   "nftables:/usr/sbin/nft"
+  "graphviz:/usr/bin/dot"
+  "libxml2-utils:/usr/bin/xmllint"
 )
 
 missing=()
