@@ -5,17 +5,26 @@ import { Command, CommanderError } from 'commander';
 import { UserError } from '../lib/errors.js';
 import { VERSION } from '../lib/version.js';
 import { StoreError } from '../store/errors.js';
-import { assetsCommand } from './assets.js';
-import { dhcpCommand, ipamCommand } from './config.js';
-import { cryptsCommand } from './crypts.js';
-import { dcCommand } from './dc.js';
-import { ignitionsCommand } from './ignitions.js';
-import { imagesCommand } from './images.js';
-import { kernelParamsCommand } from './kernel-params.js';
-import { logsCommand } from './logs.js';
-import { machinesCommand } from './machines.js';
-import { serveCommand } from './serve.js';
-import { tokenCommand } from './token.js';
+
+/**
+ * Command groups, loaded on demand: a command imports only its own group
+ * (`yagura dc down` need not load the inventory's schemas or fastify); help
+ * and unknown commands load them all.
+ */
+const GROUPS: Record<string, () => Promise<Command[]>> = {
+  serve: async () => [(await import('./serve.js')).serveCommand()],
+  machines: async () => [(await import('./machines.js')).machinesCommand()],
+  ipam: async () => [(await import('./config.js')).ipamCommand()],
+  dhcp: async () => [(await import('./config.js')).dhcpCommand()],
+  logs: async () => [(await import('./logs.js')).logsCommand()],
+  crypts: async () => [(await import('./crypts.js')).cryptsCommand()],
+  images: async () => [(await import('./images.js')).imagesCommand()],
+  assets: async () => [(await import('./assets.js')).assetsCommand()],
+  ignitions: async () => [(await import('./ignitions.js')).ignitionsCommand()],
+  'kernel-params': async () => [(await import('./kernel-params.js')).kernelParamsCommand()],
+  token: async () => [(await import('./token.js')).tokenCommand()],
+  dc: async () => [(await import('./dc.js')).dcCommand()],
+};
 
 const program = new Command('yagura')
   .description(
@@ -23,19 +32,12 @@ const program = new Command('yagura')
   )
   .version(VERSION)
   .showHelpAfterError('(run with --help for usage)')
-  .exitOverride()
-  .addCommand(serveCommand())
-  .addCommand(machinesCommand())
-  .addCommand(ipamCommand())
-  .addCommand(dhcpCommand())
-  .addCommand(logsCommand())
-  .addCommand(cryptsCommand())
-  .addCommand(imagesCommand())
-  .addCommand(assetsCommand())
-  .addCommand(ignitionsCommand())
-  .addCommand(kernelParamsCommand())
-  .addCommand(tokenCommand())
-  .addCommand(dcCommand());
+  .exitOverride();
+
+const named = GROUPS[process.argv[2] ?? ''];
+const groups = named ? [named] : Object.values(GROUPS);
+for (const commands of await Promise.all(groups.map((load) => load())))
+  for (const command of commands) program.addCommand(command);
 
 // Subcommands added with addCommand do not inherit these settings.
 for (const command of program.commands) command.exitOverride().showHelpAfterError('(run with --help for usage)');

@@ -16,7 +16,7 @@ import type { BuildPlan } from '../plan.js';
 import { App, expandCommand, runInitScripts, type AppStatus } from './apps.js';
 import { serveControl, type ControlRequest } from './control.js';
 import { ImpairmentRelay } from './impairment-relay.js';
-import { Machines, type MachineStatus } from './machines.js';
+import type { Machines, MachineStatus } from './machines.js';
 
 export interface LiveStatus {
   apps: AppStatus[];
@@ -53,16 +53,21 @@ class Supervisor {
   ) {}
 
   async start(): Promise<void> {
-    await this.untilBuilt();
     const { plan, topology } = await readPlan(this.paths);
+    // VM support (QEMU, BMC servers) loads only for a DC with VMs, while `up` is still building.
+    const vmSupport = topology.nodes.some((node) => node.type === 'vm') ? import('./machines.js') : undefined;
+    await this.untilBuilt();
     const server = await serveControl(this.paths.control, (request) => this.handle(request));
     this.closeControl = () => new Promise((resolve) => server.close(() => resolve()));
     const state = await readState(this.paths);
     this.relay = new ImpairmentRelay(plan, this.paths, this.logger);
     await this.relay.start();
     await this.startMembers(plan, topology, dirname(state?.files[0] ?? this.paths.runDir));
-    this.machines = new Machines(plan, topology, this.paths, state?.dataDir ?? join(this.paths.runDir, 'data'), this.logger);
-    await this.machines.start((message) => this.progress(message));
+    if (vmSupport) {
+      const { Machines } = await vmSupport;
+      this.machines = new Machines(plan, topology, this.paths, state?.dataDir ?? join(this.paths.runDir, 'data'), this.logger);
+      await this.machines.start((message) => this.progress(message));
+    }
     await updateState(this.paths, { phase: 'running' });
     this.logger.info({ event: 'ready' }, 'every node and app has started');
   }
@@ -135,7 +140,8 @@ class Supervisor {
       case 'status':
         return { apps: this.apps.map((app) => app.snapshot()), machines: this.machines?.status() ?? [] } satisfies LiveStatus;
       case 'power':
-        if (!this.machines) throw new Error('the VMs are not started yet');
+        if (!this.machines)
+          throw new Error(`no VM node "${request.node}" (this data center has no VMs, or they are still starting)`);
         return this.machines.power(request.node, request.action);
       case 'netem':
         if (!this.relay) throw new Error('the data center is not started yet');
