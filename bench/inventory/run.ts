@@ -8,8 +8,14 @@
  *   YAGURA_BENCH_CPU_PROF=DIR                    also write each server's CPU profile (node --cpu-prof) to DIR,
  *                                                and DIR/phases.json: when each phase ran, on the profiles' clock
  * Progress goes to stderr, the table to stdout.
+ *
+ * The client is lean (node:http, one keep-alive connection) and, when run with
+ * --expose-gc (npm run bench:inventory does), collects its own young garbage
+ * — the parsed answers — before each timed request, so that the client's GC
+ * pauses are not counted as the server's latency.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { Agent, get as httpGet } from 'node:http';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -291,7 +297,10 @@ async function latency(
   const ms: number[] = [];
   const startUs = monotonicUs();
   const logStart = server.logSize();
-  for (let i = 0; i < count; i++) ms.push(await sample());
+  for (let i = 0; i < count; i++) {
+    collectClientGarbage();
+    ms.push(await sample());
+  }
   phases.push({ backend: name, phase: what, startUs, endUs: monotonicUs() });
   progress(`${name}: ${what}: ${count} samples`);
   // The log line follows the response, so the last ones may still be on their way.
@@ -463,15 +472,30 @@ async function call(base: string, method: string, path: string, body: unknown): 
   return { status: response.status, body: Buffer.from(await response.arrayBuffer()) };
 }
 
-/** One GET, timed from sending to the last body byte; the body is decoded after the clock stops. */
+const keepAlive = new Agent({ keepAlive: true, maxSockets: 1 });
+
+/** One GET on a keep-alive connection, timed from sending to the last body byte; decoded after the clock stops. */
 async function timedGet(base: string, path: string): Promise<{ ms: number; body: string }> {
   const started = performance.now();
-  const response = await fetch(`${base}${path}`);
-  const bytes = await response.arrayBuffer();
+  const { status, bytes } = await new Promise<{ status: number; bytes: Buffer }>((resolve, reject) => {
+    const request = httpGet(`${base}${path}`, { agent: keepAlive }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, bytes: Buffer.concat(chunks) }));
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+  });
   const ms = performance.now() - started;
-  const body = Buffer.from(bytes).toString();
-  if (response.status !== 200) throw new Error(`GET ${path}: status ${response.status}: ${body.slice(0, 500)}`);
+  const body = bytes.toString();
+  if (status !== 200) throw new Error(`GET ${path}: status ${status}: ${body.slice(0, 500)}`);
   return { ms, body };
+}
+
+/** A young-generation collection of the client (with --expose-gc): the last answer's garbage, outside the timed part. */
+function collectClientGarbage(): void {
+  const gc = (globalThis as { gc?: (options?: { type: 'minor' | 'major' }) => void }).gc;
+  gc?.({ type: 'major' });
 }
 
 function expectStatus(response: Response, status: number, what: string): void {

@@ -13,7 +13,7 @@ import { ipamProblems } from './ipam.js';
 import { type CachedMachine, MACHINES_CHANGED, MACHINES_PREFIX, MachineCache, machinesJson } from './machine-cache.js';
 import type { DhcpConfig, IpamConfig, Machine, MachineSpecInput, MachineState } from './model.js';
 import { planRegistration } from './registration.js';
-import { compileQuery, type MachineQuery } from './search.js';
+import { compileQuery, queryKey, type MachineQuery } from './search.js';
 import { checkTransition } from './states.js';
 
 const IPAM_KEY = 'config/ipam';
@@ -24,8 +24,12 @@ const cryptPrefix = (serial: string) => `crypts/${serial}/`;
 
 export const DEFAULT_DHCP: DhcpConfig = { 'lease-minutes': 60, 'dns-servers': [] };
 
+/** Recent search answers kept (see find). */
+const RECENT_SEARCHES = 64;
+
 export class Inventory {
   readonly cache: MachineCache;
+  private readonly recentSearches = new Map<string, { revision: number; found: readonly CachedMachine[] }>();
   private readonly host = hostname();
 
   constructor(
@@ -108,15 +112,27 @@ export class Inventory {
     return machinesJson(found, this.now().getTime());
   }
 
-  /** Machines matching the query, by serial, current as of every acknowledged write on any server. */
-  private async find(query: MachineQuery): Promise<CachedMachine[]> {
+  /**
+   * Machines matching the query, by serial, current as of every acknowledged
+   * write on any server. Tools poll the same searches over and over, so the
+   * answers to recent queries are kept until the mirror changes.
+   */
+  private async find(query: MachineQuery): Promise<readonly CachedMachine[]> {
     await this.cache.fresh();
+    const revision = this.cache.appliedRevision;
+    const key = queryKey(query);
+    const recent = this.recentSearches.get(key);
+    if (recent?.revision === revision) return recent.found;
     const matches = compileQuery(query);
     const found: CachedMachine[] = [];
     for (const entry of this.candidates(query)) if (entry && matches(entry.machine)) found.push(entry);
-    return found.sort((a, b) =>
+    found.sort((a, b) =>
       a.machine.spec.serial < b.machine.spec.serial ? -1 : a.machine.spec.serial > b.machine.spec.serial ? 1 : 0,
     );
+    this.recentSearches.delete(key);
+    this.recentSearches.set(key, { revision, found });
+    if (this.recentSearches.size > RECENT_SEARCHES) this.recentSearches.delete(this.recentSearches.keys().next().value!);
+    return found;
   }
 
   /** The smallest set that must contain every match: named serials, the named racks, or the machines with the labels. */

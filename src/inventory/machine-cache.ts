@@ -30,20 +30,28 @@ export interface CachedMachine {
   changedAt: number;
 }
 
-const OPEN = Buffer.from('[');
-const COMMA = Buffer.from(',');
-const CLOSE = Buffer.from(']');
-
 /** The JSON array of the machines, each with its status duration (seconds since the last state change) at `now`. */
 export function machinesJson(entries: readonly CachedMachine[], now: number): Buffer {
-  const parts: Buffer[] = [OPEN];
+  // One allocation and plain typed-array copies: building it from ~3 buffers a machine with Buffer.concat
+  // spent more time crossing into C++ per part than copying bytes.
+  const durations = entries.map((entry) => JSON.stringify((now - entry.changedAt) / 1000));
+  let size = 2 + Math.max(0, entries.length - 1);
+  for (let i = 0; i < entries.length; i++) size += entries[i]!.before.length + durations[i]!.length + entries[i]!.after.length;
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  out[at++] = 0x5b; // [
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i]!;
-    if (i > 0) parts.push(COMMA);
-    parts.push(entry.before, Buffer.from(JSON.stringify((now - entry.changedAt) / 1000)), entry.after);
+    if (i > 0) out[at++] = 0x2c; // ,
+    out.set(entry.before, at);
+    at += entry.before.length;
+    const duration = durations[i]!; // ASCII: digits, ".", "-", "e"
+    for (let c = 0; c < duration.length; c++) out[at++] = duration.charCodeAt(c);
+    out.set(entry.after, at);
+    at += entry.after.length;
   }
-  parts.push(CLOSE);
-  return Buffer.concat(parts);
+  out[at] = 0x5d; // ]
+  return out;
 }
 
 function cacheEntry(machine: Machine): CachedMachine {
@@ -130,6 +138,11 @@ export class MachineCache {
 
   get size(): number {
     return this.machines.size;
+  }
+
+  /** The store revision of the newest change applied here: equal revisions mean equal contents. */
+  get appliedRevision(): number {
+    return this.revision;
   }
 
   private async load(): Promise<void> {

@@ -20,6 +20,18 @@ export interface MachineQuery {
   notHaving: Filter;
 }
 
+/** A text that is equal for queries that mean the same (value order does not matter). */
+export function queryKey(query: MachineQuery): string {
+  const filter = (f: Filter) =>
+    JSON.stringify([
+      Object.entries(f.values)
+        .map(([field, values]) => [field, [...values].sort()])
+        .sort(),
+      (f.labels ?? []).map((pair) => JSON.stringify(pair)).sort(),
+    ]);
+  return `${filter(query.having)}|${filter(query.notHaving)}`;
+}
+
 export type QueryParse = { query: MachineQuery } | { error: string; field: string };
 
 export function parseMachineQuery(params: Record<string, string | string[] | undefined>): QueryParse {

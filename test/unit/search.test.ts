@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Machine } from '../../src/inventory/model.js';
-import { matchesQuery, parseMachineQuery } from '../../src/inventory/search.js';
+import { matchesQuery, parseMachineQuery, queryKey, type MachineQuery } from '../../src/inventory/search.js';
 
 function machine(
   serial: string,
@@ -73,5 +73,29 @@ describe('machine search', () => {
     assert.match(error({ state: 'sleepy' }).error, /unknown state sleepy/);
     assert.equal(error({ labels: 'product' }).field, 'labels');
     assert.equal(error({ role: '' }).field, 'role');
+  });
+});
+
+describe('search answer cache keys', () => {
+  const key = (params: Record<string, string>) => {
+    const parsed = parseMachineQuery(params);
+    assert.ok('query' in parsed);
+    return queryKey(parsed.query as MachineQuery);
+  };
+
+  it('are equal for the same query written in another order, and differ for any other query', () => {
+    assert.equal(key({ rack: '1,2', labels: 'a=1,b=2' }), key({ labels: 'b=2,a=1', rack: '2,1' }));
+    const distinct = [
+      key({}),
+      key({ rack: '1' }),
+      key({ rack: '2' }),
+      key({ 'without-rack': '1' }),
+      key({ labels: 'a=1' }),
+      key({ 'without-labels': 'a=1' }),
+      key({ labels: 'a=1,b=2' }),
+      key({ role: 'boot' }),
+      key({ rack: '1', role: 'boot' }),
+    ];
+    assert.equal(new Set(distinct).size, distinct.length);
   });
 });
