@@ -29,7 +29,10 @@ export async function teardown(dc: string, paths: RunPaths, options: { graceMs?:
   if (uplink) {
     await nftDeleteTable(uplink.namespace, 'ip', uplink.uplinkTable);
     // Deleting the DC's namespace would take the pair too, but only once the kernel frees it (asynchronously).
-    await ipBatch([`link del ${uplink.uplinkSide}`], { ...(uplink.namespace ? { namespace: uplink.namespace } : {}), force: true });
+    await ipBatch([`link del ${uplink.uplinkSide}`], {
+      ...(uplink.namespace ? { namespace: uplink.namespace } : {}),
+      force: true,
+    });
   }
   const namespaces = (await listNamespaces()).filter((namespace) => belongsToDc(dc, namespace));
   // Members first, the DC's own namespace (holding the bridges) last.
