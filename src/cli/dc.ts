@@ -111,11 +111,13 @@ the previous run crashed (e.g. was SIGKILLed), its leftovers are removed first.`
       progress(`data center "${dc}" is up: \`yagura dc status ${dc}\`, \`yagura dc down ${dc}\``);
       if (!flags.foreground) return;
       progress('staying in the foreground: Ctrl-C removes it');
+      // The interval also keeps this process alive: signal handlers alone do not.
+      let watch: NodeJS.Timeout | undefined;
       await new Promise<void>((resolve) => {
         const stop = (): void => resolve();
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
-        const watch = setInterval(() => {
+        watch = setInterval(() => {
           try {
             process.kill(supervisorPid, 0);
           } catch {
@@ -123,8 +125,8 @@ the previous run crashed (e.g. was SIGKILLed), its leftovers are removed first.`
             resolve();
           }
         }, 1000);
-        watch.unref();
       });
+      clearInterval(watch);
       progress(`removing data center "${dc}"`);
       await down(dc, rootsOf(flags));
       progress('removed');

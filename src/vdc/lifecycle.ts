@@ -91,24 +91,48 @@ export async function up(options: UpOptions): Promise<{ paths: RunPaths; supervi
   // The state goes to disk before anything exists on the host: `down` can always find what `up` made.
   await writeState(paths, state);
   await writePlan(paths, plan, topology);
-  try {
-    const buildProgress: BuildProgress = (step, done, total) => {
-      if (step === 'links') {
-        if (done === 0) options.progress(`links: ${plan.links.length} interfaces on ${topology.networks.length} networks`);
-      } else if (done === 0 || done === total || done % 100 === 0) options.progress(`${step}: ${done}/${total}`);
-    };
-    await buildNamespacesAndLinks(plan, buildProgress);
+  const buildProgress: BuildProgress = (step, done, total) => {
+    if (step === 'links') {
+      if (done === 0) options.progress(`links: ${plan.links.length} interfaces on ${topology.networks.length} networks`);
+    } else if (done === 0 || done === total || done % 100 === 0) options.progress(`${step}: ${done}/${total}`);
+  };
+  let aborted = false;
+  const step = <T>(value: T): T => {
+    if (aborted) throw new UserError('interrupted', 130);
+    return value;
+  };
+  const start = async (): Promise<number> => {
+    step(await buildNamespacesAndLinks(plan, buildProgress));
     // The supervisor (a Node process) starts while the members are configured; it waits for phase "starting".
     const supervisorPid = startSupervisor(options.dc, paths, options.entry);
     await updateState(paths, { supervisorPid });
-    await configureMembers(plan, buildProgress);
+    step(await configureMembers(plan, (name, done, total) => step(buildProgress(name, done, total))));
     await updateState(paths, { phase: 'starting', supervisorPid });
     await followUntilReady(paths, supervisorPid, options.progress, options.timeoutMs ?? 15 * 60_000);
+    return supervisorPid;
+  };
+  // Ctrl-C (or SIGTERM) while building: remove what was made rather than leave half a data center.
+  let onSignal: (() => void) | undefined;
+  const interrupted = new Promise<never>((_, reject) => {
+    onSignal = () => {
+      aborted = true;
+      reject(new UserError('interrupted', 130));
+    };
+  });
+  process.once('SIGINT', onSignal!).once('SIGTERM', onSignal!);
+  try {
+    const started = start();
+    started.catch(() => {}); // when interrupted, its own failure comes later and says nothing new
+    const supervisorPid = await Promise.race([started, interrupted]);
     return { paths, supervisorPid, plan };
   } catch (error) {
-    options.progress('start failed; removing what was created');
+    options.progress(
+      `${error instanceof UserError && error.exitCode === 130 ? 'interrupted' : 'start failed'}; removing what was created`,
+    );
     await teardown(options.dc, paths);
     throw error instanceof UserError ? error : new UserError((error as Error).message);
+  } finally {
+    process.removeListener('SIGINT', onSignal!).removeListener('SIGTERM', onSignal!);
   }
 }
 

@@ -7,6 +7,9 @@
  * (named after it), one veth end `yg-v<N>` per namespace interface, and one tap
  * `yg-t<N>` per VM interface. The other veth end is `ethI` inside the router's
  * or netns node's own namespace. Nothing goes into the host's namespace.
+ *
+ * Every line names devices with `dev`/`name`: iproute2 accepts abbreviations
+ * of its keywords, so a bridge called "n" would otherwise read as "netns".
  */
 import { networkContains, parseInterfaceAddress } from './addresses.js';
 import { clearNetemCommand, netemCommand } from './netem.js';
@@ -98,7 +101,7 @@ export function planBuild(dc: string, topology: Topology, options: PlanOptions =
     bmcs: [],
     relayed: [],
     namespaces: [dcNamespace(dc)],
-    dcIpCommands: ['link set lo up'],
+    dcIpCommands: ['link set dev lo up'],
     dcTcCommands: [],
     members: [],
     links: [],
@@ -108,10 +111,10 @@ export function planBuild(dc: string, topology: Topology, options: PlanOptions =
   if (uplink) plan.uplink = uplink;
   for (const network of topology.networks) {
     // No STP and no forwarding delay: a port forwards as soon as it is up, as on a switch with portfast.
-    plan.dcIpCommands.push(`link add ${network.name} type bridge stp_state 0 forward_delay 0`);
+    plan.dcIpCommands.push(`link add name ${network.name} type bridge stp_state 0 forward_delay 0`);
     if (network.address)
       plan.dcIpCommands.push(`addr add ${network.address.cidr} dev ${network.name}${nodad(network.address.family)}`);
-    plan.dcIpCommands.push(`link set ${network.name} up`);
+    plan.dcIpCommands.push(`link set dev ${network.name} up`);
   }
   let nextLink = 0;
   const namespaced: (NetworkNamespace | NetnsNode)[] = [
@@ -125,7 +128,7 @@ export function planBuild(dc: string, topology: Topology, options: PlanOptions =
       namespace,
       member: member.name,
       kind: member.kind === 'NetworkNamespace' ? 'router' : 'node',
-      ipCommands: ['link set lo up'],
+      ipCommands: ['link set dev lo up'],
       tcCommands: [],
       sysctls: member.kind === 'NetworkNamespace' ? ROUTER_SYSCTLS : [],
     };
@@ -134,12 +137,12 @@ export function planBuild(dc: string, topology: Topology, options: PlanOptions =
       const inside = interfaceName(iface.index);
       const relay = impairments === 'relay' && isImpaired(iface.netem);
       plan.dcIpCommands.push(
-        `link add ${hostSide} type veth peer name ${inside} netns ${namespace}`,
-        relay ? `link set ${hostSide} up` : `link set ${hostSide} master ${iface.network} up`,
+        `link add name ${hostSide} type veth peer name ${inside} netns ${namespace}`,
+        relay ? `link set dev ${hostSide} up` : `link set dev ${hostSide} master ${iface.network} up`,
       );
       for (const address of iface.addresses)
         setup.ipCommands.push(`addr add ${address.cidr} dev ${inside}${nodad(address.family)}`);
-      setup.ipCommands.push(`link set ${inside} up`);
+      setup.ipCommands.push(`link set dev ${inside} up`);
       if (relay)
         plan.relayed.push({
           member: member.name,
@@ -163,7 +166,7 @@ export function planBuild(dc: string, topology: Topology, options: PlanOptions =
       const relay = impairments === 'relay' && isImpaired(iface.netem);
       plan.dcIpCommands.push(
         `tuntap add dev ${tap} mode tap${multiQueue}`,
-        relay ? `link set ${tap} up` : `link set ${tap} master ${iface.network} up`,
+        relay ? `link set dev ${tap} up` : `link set dev ${tap} master ${iface.network} up`,
       );
       if (relay)
         plan.relayed.push({

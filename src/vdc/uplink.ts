@@ -67,13 +67,13 @@ export function planUplink(
     subnet,
     natNetworks: ranges,
     uplinkIpCommands: [
-      `link add ${uplinkSide} type veth peer name ${DC_UPLINK} netns ${dcNamespace}`,
+      `link add name ${uplinkSide} type veth peer name ${DC_UPLINK} netns ${dcNamespace}`,
       `addr add ${uplinkAddress}/30 dev ${uplinkSide}`,
-      `link set ${uplinkSide} up`,
+      `link set dev ${uplinkSide} up`,
     ],
     dcIpCommands: [
       `addr add ${dcAddress}/30 dev ${DC_UPLINK}`,
-      `link set ${DC_UPLINK} up`,
+      `link set dev ${DC_UPLINK} up`,
       `route add default via ${uplinkAddress}`,
     ],
     dcNft: [

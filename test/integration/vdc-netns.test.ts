@@ -145,11 +145,11 @@ describe('yagura dc: crash-safe down and DCs side by side', () => {
         env: { ...process.env, ...dc.env },
         stdio: 'ignore',
       });
-      // Kill `up` as soon as the supervisor exists, i.e. in the middle of starting the apps.
+      // Kill `up` as soon as the build is done, i.e. while the supervisor starts the apps.
       const deadline = Date.now() + 60_000;
-      let state: { supervisorPid?: number } = {};
-      while (state.supervisorPid === undefined) {
-        assert.ok(Date.now() < deadline, 'up never started a supervisor');
+      let state: { supervisorPid?: number; phase?: string } = {};
+      while (state.supervisorPid === undefined || state.phase === 'building') {
+        assert.ok(Date.now() < deadline, `up never finished the build (${JSON.stringify(state)})`);
         try {
           state = JSON.parse(readFileSync(`${dc.runDir}/state.json`, 'utf8')) as typeof state;
         } catch {
@@ -170,6 +170,34 @@ describe('yagura dc: crash-safe down and DCs side by side', () => {
       const again = await dc.down();
       assertOk(again);
       assert.match(again.stderr, /not running: nothing to remove/);
+    } finally {
+      dc.dispose();
+    }
+  });
+
+  it('up --foreground stays until SIGTERM, then removes everything', async () => {
+    const dc = new TestDc('fg');
+    try {
+      const up = spawn(process.execPath, [YAGURA, 'dc', 'up', TOPOLOGY, '--name', dc.name, '--foreground'], {
+        env: { ...process.env, ...dc.env },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      up.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => up.once('exit', (code) => resolve(code)));
+      const deadline = Date.now() + 60_000;
+      while (!stderr.includes('staying in the foreground')) {
+        assert.ok(Date.now() < deadline && up.exitCode === null, `up --foreground did not come up: ${stderr}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1500)); // still there a while later
+      assert.equal(up.exitCode, null, stderr);
+      assert.equal(namespacesOf(dc.name).length, 5);
+      up.kill('SIGTERM');
+      assert.equal(await exited, 0, stderr);
+      assert.match(stderr, /removed/);
+      assert.deepEqual(namespacesOf(dc.name), []);
+      assert.deepEqual(processesOf(dc.runDir), []);
     } finally {
       dc.dispose();
     }

@@ -16,13 +16,13 @@ describe('vdc plan: spec → host actions', () => {
   it('puts every bridge and DC-side link end in the DC namespace and every member in its own', () => {
     assert.deepEqual(plan.namespaces, ['yg-lab', 'yg-lab.router1', 'yg-lab.router2', 'yg-lab.server1', 'yg-lab.server2']);
     assert.deepEqual(plan.dcIpCommands.slice(0, 4), [
-      'link set lo up',
-      'link add r1-r2 type bridge stp_state 0 forward_delay 0',
-      'link set r1-r2 up',
-      'link add rack1 type bridge stp_state 0 forward_delay 0',
+      'link set dev lo up',
+      'link add name r1-r2 type bridge stp_state 0 forward_delay 0',
+      'link set dev r1-r2 up',
+      'link add name rack1 type bridge stp_state 0 forward_delay 0',
     ]);
-    assert.ok(plan.dcIpCommands.includes('link add yg-v0 type veth peer name eth0 netns yg-lab.router1'));
-    assert.ok(plan.dcIpCommands.includes('link set yg-v0 master r1-r2 up'));
+    assert.ok(plan.dcIpCommands.includes('link add name yg-v0 type veth peer name eth0 netns yg-lab.router1'));
+    assert.ok(plan.dcIpCommands.includes('link set dev yg-v0 master r1-r2 up'));
     // Nothing names the host's namespace: every command runs under `ip -n yg-lab` or a member's.
     assert.ok(plan.dcIpCommands.every((line) => !/netns (?!yg-lab\.)/.test(line)));
   });
@@ -31,11 +31,11 @@ describe('vdc plan: spec → host actions', () => {
     const router = plan.members.find((m) => m.member === 'router1')!;
     assert.equal(router.kind, 'router');
     assert.deepEqual(router.ipCommands, [
-      'link set lo up',
+      'link set dev lo up',
       'addr add 10.0.0.0/31 dev eth0',
-      'link set eth0 up',
+      'link set dev eth0 up',
       'addr add 10.1.0.1/24 dev eth1',
-      'link set eth1 up',
+      'link set dev eth1 up',
     ]);
     assert.ok(router.sysctls.some(([key, value]) => key === 'net.ipv4.ip_forward' && value === '1'));
     const server = plan.members.find((m) => m.member === 'server1')!;
@@ -54,8 +54,8 @@ describe('vdc plan: spec → host actions', () => {
       { ...relayed[0], netem: undefined },
       { member: 'server2', interfaceName: 'eth0', link: 'yg-v5', bridge: 'rack2', netem: undefined },
     );
-    assert.ok(relayPlan.dcIpCommands.includes('link set yg-v5 up'));
-    assert.ok(!relayPlan.dcIpCommands.includes('link set yg-v5 master rack2 up'));
+    assert.ok(relayPlan.dcIpCommands.includes('link set dev yg-v5 up'));
+    assert.ok(!relayPlan.dcIpCommands.includes('link set dev yg-v5 master rack2 up'));
     assert.deepEqual(relayPlan.members.find((m) => m.member === 'server2')!.tcCommands, []);
   });
 
@@ -68,6 +68,23 @@ describe('vdc plan: spec → host actions', () => {
     });
     assert.equal(netemTarget(plan, 'server1', 'eth7'), undefined);
     assert.equal(netemChange('eth0', 'clear'), 'qdisc del dev eth0 root');
+  });
+
+  it('names every device explicitly, so network names like "n" or "dev" cannot read as ip keywords', () => {
+    const odd = parseTopology([
+      {
+        path: 'odd.yml',
+        text: 'kind: Network\nname: n\n---\nkind: Network\nname: dev\n---\nkind: Node\ntype: netns\nname: a\ninterfaces: [n, dev]\n',
+      },
+    ]);
+    const lines = planBuild('lab', odd).dcIpCommands;
+    assert.ok(lines.includes('link add name n type bridge stp_state 0 forward_delay 0'));
+    assert.ok(lines.includes('link set dev n up'));
+    assert.ok(lines.includes('link set dev yg-v1 master dev up'));
+    assert.ok(
+      lines.every((line) => /^(link (add name|set dev) |addr add |tuntap add dev |route add )/.test(line)),
+      lines.join('\n'),
+    );
   });
 
   it('builds a VM NIC as a tap in the bridge', () => {
@@ -100,7 +117,7 @@ describe('vdc plan: the NAT uplink of external networks', () => {
     assert.equal(uplink.namespace, undefined);
     assert.deepEqual(uplink.natNetworks, ['10.0.0.0/24']);
     assert.match(uplink.dcNft, /oifname "yg-uplink" ip saddr \{ 10\.0\.0\.0\/24 \} masquerade/);
-    assert.match(uplink.uplinkIpCommands[0]!, /^link add yg-u[0-9a-f]{8} type veth peer name yg-uplink netns yg-lab$/);
+    assert.match(uplink.uplinkIpCommands[0]!, /^link add name yg-u[0-9a-f]{8} type veth peer name yg-uplink netns yg-lab$/);
     assert.ok(uplink.dcIpCommands.includes(`route add default via ${uplink.uplinkAddress}`));
   });
 

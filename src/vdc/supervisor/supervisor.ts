@@ -75,9 +75,12 @@ class Supervisor {
   /** `dc up` starts the supervisor while it still configures the members; it says "starting" when done. */
   private async untilBuilt(): Promise<void> {
     const deadline = Date.now() + 10 * 60_000;
+    // `ip netns exec` execs in place, so the parent is the `dc up` that builds; if it dies, nobody will finish.
+    const builder = process.ppid;
     for (;;) {
       const phase = (await readState(this.paths))?.phase;
       if (phase === 'starting') return;
+      if (process.ppid !== builder) throw new Error('`dc up` ended before the build was finished');
       if (phase !== 'building') throw new Error(`the build did not finish (phase ${phase ?? 'unknown'})`);
       if (Date.now() > deadline) throw new Error('the build took more than 10 minutes');
       await new Promise((resolve) => setTimeout(resolve, 10));
