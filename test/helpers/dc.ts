@@ -21,17 +21,7 @@ export class TestDc {
   constructor(label: string) {
     this.name = `t${process.pid}x${next++}-${label}`.slice(0, 32);
     this.env = { YAGURA_DC_RUN_ROOT: `${this.dir.path}/run`, YAGURA_DC_DATA_ROOT: `${this.dir.path}/data` };
-    this.unregister = registerCleanup(() => {
-      try {
-        execFileSync(process.execPath, [YAGURA, 'dc', 'down', this.name, '--purge'], {
-          env: { ...process.env, ...this.env },
-          stdio: 'ignore',
-          timeout: 60_000,
-        });
-      } finally {
-        this.dir.remove();
-      }
-    });
+    this.unregister = registerCleanup(() => this.removeEverything());
   }
 
   readonly name: string;
@@ -58,10 +48,22 @@ export class TestDc {
     return result;
   }
 
-  /** Removes the temp dir and forgets the DC (after a successful down). */
+  /** Takes the DC down (again: harmless after a successful down, vital after a failed test) and removes the temp dir. */
   dispose(): void {
     this.unregister();
-    this.dir.remove();
+    this.removeEverything();
+  }
+
+  private removeEverything(): void {
+    try {
+      execFileSync(process.execPath, [YAGURA, 'dc', 'down', this.name, '--purge'], {
+        env: { ...process.env, ...this.env },
+        stdio: 'ignore',
+        timeout: 60_000,
+      });
+    } finally {
+      this.dir.remove();
+    }
   }
 }
 
