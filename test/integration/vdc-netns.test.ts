@@ -158,7 +158,12 @@ describe('yagura dc: crash-safe down and DCs side by side', () => {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       up.kill('SIGKILL');
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+      // The supervisor carries on without `up`; once it has started the apps, it dies too.
+      while (state.phase !== 'running') {
+        assert.ok(Date.now() < deadline, `the supervisor never started the apps (${JSON.stringify(state)})`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        state = JSON.parse(readFileSync(`${dc.runDir}/state.json`, 'utf8')) as typeof state;
+      }
       process.kill(state.supervisorPid, 'SIGKILL');
       assert.ok(namespacesOf(dc.name).length > 0, 'the crash left namespaces (the test would prove nothing otherwise)');
       assert.ok(processesOf(dc.runDir).length > 0, 'the crash left processes (apps) behind');
