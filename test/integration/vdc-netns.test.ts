@@ -164,7 +164,7 @@ describe('yagura dc: crash-safe down and DCs side by side', () => {
         await new Promise((resolve) => setTimeout(resolve, 20));
         state = JSON.parse(readFileSync(`${dc.runDir}/state.json`, 'utf8')) as typeof state;
       }
-      process.kill(state.supervisorPid, 'SIGKILL');
+      process.kill(state.supervisorPid!, 'SIGKILL');
       assert.ok(namespacesOf(dc.name).length > 0, 'the crash left namespaces (the test would prove nothing otherwise)');
       assert.ok(processesOf(dc.runDir).length > 0, 'the crash left processes (apps) behind');
       const down = await dc.down();
