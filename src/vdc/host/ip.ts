@@ -91,6 +91,8 @@ async function inNamespace(namespace: string | undefined, command: string, args:
       const child = execFile(file, argv, (error, _stdout, stderr) =>
         error ? reject(Object.assign(error, { stderr })) : resolve(),
       );
+      // A command that reads no input (sysctl) may exit before we close its stdin: that EPIPE is no failure.
+      child.stdin?.on('error', () => {});
       child.stdin?.end(input ?? '');
     });
   } catch (error) {
