@@ -60,6 +60,7 @@ export async function forwardPort(options: ForwardOptions): Promise<void> {
     },
   );
   const agentExited = new Promise<void>((resolve) => agent.once('exit', () => resolve()));
+  agent.stdin?.on('error', () => {}); // closing the pipe of an agent that is already gone is fine
   await waitForSocket(socketPath, agentExited);
   const server = createServer((client) => {
     const upstream = createConnection(socketPath);
