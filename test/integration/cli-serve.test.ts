@@ -143,14 +143,19 @@ describe('yagura serve on etcd', () => {
     assert.equal(result.code, 1);
     assertOneLine(result.stderr, /--etcd-cacert \/nonexistent\/ca\.pem: cannot read it \(ENOENT\)/);
 
-    const notPem = join(tempDir('tls').path, 'ca.pem');
-    writeFileSync(notPem, 'not a certificate');
-    result = await runYagura(['serve', '--store', 'etcd', '--etcd-endpoints', endpoint, '--etcd-cacert', notPem]);
-    assert.equal(result.code, 1);
-    assertOneLine(result.stderr, /not a PEM file/);
+    const tls = tempDir('tls');
+    try {
+      const notPem = join(tls.path, 'ca.pem');
+      writeFileSync(notPem, 'not a certificate');
+      result = await runYagura(['serve', '--store', 'etcd', '--etcd-endpoints', endpoint, '--etcd-cacert', notPem]);
+      assert.equal(result.code, 1);
+      assertOneLine(result.stderr, /not a PEM file/);
 
-    result = await runYagura(['serve', '--store', 'etcd', '--etcd-endpoints', endpoint, '--etcd-cert', notPem]);
-    assert.equal(result.code, 1);
-    assertOneLine(result.stderr, /--etcd-cert and --etcd-key go together/);
+      result = await runYagura(['serve', '--store', 'etcd', '--etcd-endpoints', endpoint, '--etcd-cert', notPem]);
+      assert.equal(result.code, 1);
+      assertOneLine(result.stderr, /--etcd-cert and --etcd-key go together/);
+    } finally {
+      tls.remove();
+    }
   });
 });
