@@ -15,3 +15,18 @@ export function printTable(title: string, header: string[], rows: string[][]): v
   console.log('|' + widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|') + '|');
   for (const row of rows) console.log(line(row));
 }
+
+/** Runs task(0) … task(count - 1) with `concurrency` in flight. */
+export async function inParallel(concurrency: number, count: number, task: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) await task(next++);
+    }),
+  );
+}
+
+/** Operations per second since `started` (performance.now()), for people: "8,246". */
+export function rate(count: number, started: number): string {
+  return Math.round(count / ((performance.now() - started) / 1000)).toLocaleString('en-US');
+}

@@ -25,7 +25,7 @@ import type { IpamConfig, Machine, MachineState } from '../../src/inventory/mode
 import { EtcdCluster } from '../../test/helpers/etcd-cluster.js';
 import { freePort } from '../../test/helpers/ports.js';
 import { tempDir } from '../../test/helpers/temp.js';
-import { percentile, printTable } from '../table.js';
+import { inParallel, percentile, printTable, rate } from '../table.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = join(ROOT, 'dist/cli/main.js');
@@ -504,19 +504,6 @@ function expectStatus(response: Response, status: number, what: string): void {
 }
 
 // ---- helpers ----
-
-async function inParallel(concurrency: number, count: number, task: (i: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < count) await task(next++);
-    }),
-  );
-}
-
-function rate(count: number, started: number): string {
-  return Math.round(count / ((performance.now() - started) / 1000)).toLocaleString('en-US');
-}
 
 /** A small seeded PRNG, so every run asks for the same machines. */
 function mulberry32(seed: number): () => number {

@@ -11,7 +11,7 @@ import { openStore } from '../../src/store/factory.js';
 import type { Store } from '../../src/store/interface.js';
 import { EtcdCluster } from '../../test/helpers/etcd-cluster.js';
 import { tempDir } from '../../test/helpers/temp.js';
-import { percentile, printTable } from '../table.js';
+import { inParallel, percentile, printTable, rate } from '../table.js';
 
 const scale = Number(process.env.YAGURA_BENCH_SCALE ?? 1);
 const n = (count: number) => Math.max(10, Math.round(count * scale));
@@ -133,19 +133,6 @@ async function main(): Promise<void> {
     ['metric', 'embedded', 'etcd'],
     rows.map((r) => [r.metric, ...r.values]),
   );
-}
-
-async function inParallel(concurrency: number, count: number, task: (i: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < count) await task(next++);
-    }),
-  );
-}
-
-function rate(count: number, started: number): string {
-  return Math.round(count / ((performance.now() - started) / 1000)).toLocaleString('en-US');
 }
 
 function latency(samples: number[]): string {

@@ -277,10 +277,9 @@ export async function status(dc: string, roots: Roots): Promise<DcStatus | undef
   };
 }
 
-/** Names of DCs with a run dir, plus any whose namespaces are left without one. */
-export async function listDcs(roots: Roots): Promise<string[]> {
-  const names = new Set(await listRunDirs(roots.runRoot));
-  return [...names].sort();
+/** Names of the DCs with a run dir (running, or crashed and not yet taken down). */
+export function listDcs(roots: Roots): Promise<string[]> {
+  return listRunDirs(roots.runRoot);
 }
 
 /** The DC a command acts on: the one named, else the only one running. */

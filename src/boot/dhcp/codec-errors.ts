@@ -5,6 +5,8 @@
  * Bad values from our own code are a `DhcpEncodeError`.
  */
 
+import { NetworkInputError } from '../../lib/errors.js';
+
 /** Every parse reason, for metrics that pre-create their label values. */
 export const DHCP_PARSE_REASONS = [
   /** Shorter than the 236-byte fixed header plus the 4-byte magic cookie. */
@@ -38,7 +40,7 @@ export type DhcpParseReason = (typeof DHCP_PARSE_REASONS)[number];
  * our code, and capturing one would cost more than the parse itself when a
  * flood of junk arrives.
  */
-export class DhcpParseError extends Error {
+export class DhcpParseError extends NetworkInputError {
   override name = 'DhcpParseError';
   constructor(
     readonly reason: DhcpParseReason,
@@ -46,10 +48,7 @@ export class DhcpParseError extends Error {
     /** The option code at fault, when one is. */
     readonly option?: number,
   ) {
-    const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
     super(message);
-    Error.stackTraceLimit = limit;
   }
 }
 

@@ -52,8 +52,6 @@ function call(target: RedfishTarget, method: string, path: string, json?: unknow
         method,
         path,
         ca: target.ca,
-        // The certificate names the BMC by its IP address (subjectAltName IP).
-        servername: undefined,
         auth: `${target.username}:${target.password}`,
         headers:
           payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },

@@ -4,6 +4,8 @@
  * drops by.
  */
 
+import { NetworkInputError } from '../../../lib/errors.js';
+
 export const IPMI_PARSE_REASONS = [
   /** Shorter than a header or a length field says. */
   'truncated',
@@ -25,17 +27,14 @@ export const IPMI_PARSE_REASONS = [
 
 export type IpmiParseReason = (typeof IPMI_PARSE_REASONS)[number];
 
-/** Carries no stack trace: it describes junk from the network, and a flood of junk should cost little. */
-export class IpmiParseError extends Error {
+/** Carries no stack trace (NetworkInputError): it describes junk from the network. */
+export class IpmiParseError extends NetworkInputError {
   override name = 'IpmiParseError';
   constructor(
     readonly reason: IpmiParseReason,
     message: string,
   ) {
-    const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
     super(message);
-    Error.stackTraceLimit = limit;
   }
 }
 
