@@ -9,13 +9,13 @@
  *                                                and DIR/phases.json: when each phase ran, on the profiles' clock
  * Progress goes to stderr, the table to stdout.
  *
- * The client is lean (node:http, one keep-alive connection) and, when run with
- * --expose-gc (npm run bench:inventory does), collects its own young garbage
- * — the parsed answers — before each timed request, so that the client's GC
- * pauses are not counted as the server's latency.
+ * Latencies are timed by a probe process of its own (bench/inventory/probe.ts:
+ * node:http, one keep-alive connection, its own garbage collected before each
+ * request), not by this process, whose state showed in the tail. The label
+ * search is also timed against a floor: a bare node:http server sending the
+ * same bytes (bench/inventory/floor.ts).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { Agent, get as httpGet } from 'node:http';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -26,6 +26,7 @@ import { EtcdCluster } from '../../test/helpers/etcd-cluster.js';
 import { freePort } from '../../test/helpers/ports.js';
 import { tempDir } from '../../test/helpers/temp.js';
 import { inParallel, percentile, printTable, rate } from '../table.js';
+import type { ProbeJob, ProbeRequest, ProbeResult } from './probe.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = join(ROOT, 'dist/cli/main.js');
@@ -153,7 +154,9 @@ async function main(): Promise<void> {
     ['metric', ...backends.map((b) => b.name)],
     (Object.keys(METRICS) as Metric[]).map((metric) => [METRICS[metric], ...results.map((r) => r[metric]?.text ?? '-')]),
   );
-  console.log('\nLatency: sequential requests on one keep-alive connection, request sent → last body byte received.');
+  console.log(
+    '\nLatency: sequential requests on one keep-alive connection from a probe process, request sent → last body byte received.',
+  );
   console.log('Server side: fastify responseTime from the server log (request received → response written), p50 / p99 ms.');
   for (const note of notes) console.log(note);
   console.log(targetVerdict(results[0]!));
@@ -227,94 +230,125 @@ async function measure(name: string, server: YaguraServer, notes: string[]): Pro
 
   const random = mulberry32(42);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
+  const requests = (count: number, next: () => ProbeRequest) => Array.from({ length: WARMUP + count }, next);
 
-  report(
-    'one',
-    ...(await latency(name, server, serverSide, 'one machine', samples(2000), async () => {
-      const m = pick(fleet);
-      const { ms, body } = await timedGet(url, `/api/v1/machines?serial=${m.serial}`);
-      const found = JSON.parse(body) as Machine[];
-      if (found.length !== 1 || found[0]!.spec.serial !== m.serial)
-        throw new Error(`?serial=${m.serial} returned ${found.length} machines`);
-      if (found[0]!.status.state !== finalState(m))
-        throw new Error(`${m.serial} is ${found[0]!.status.state}, expected ${finalState(m)}`);
-      return ms;
-    })),
+  const one = requests(samples(2000), () => {
+    const m = pick(fleet);
+    return {
+      path: `/api/v1/machines?serial=${m.serial}`,
+      expect: { count: 1, every: { 'spec.serial': m.serial, 'status.state': finalState(m) } },
+    };
+  });
+  report('one', ...(await latency(name, server, serverSide, 'one machine', url, one)).cell);
+
+  const rackState = requests(samples(1000), () => {
+    const rack = Math.floor(random() * RACKS);
+    return {
+      path: `/api/v1/machines?rack=${rack}&state=healthy`,
+      expect: { count: healthyInRack[rack]!, every: { 'spec.rack': rack, 'status.state': 'healthy' } },
+    };
+  });
+  report('rackState', ...(await latency(name, server, serverSide, 'rack + state', url, rackState)).cell);
+
+  const label = requests(samples(1000), () => ({
+    path: '/api/v1/machines?labels=product=R650',
+    expect: { count: r650, every: { 'spec.labels.product': 'R650' } },
+  }));
+  const labelled = await latency(name, server, serverSide, 'label', url, label);
+  report('label', ...labelled.cell);
+  const floor = await floorLatency(url, label);
+  notes.push(
+    `${name}: the floor for the label search, a bare node:http server sending the same ${Math.round(labelled.bytes / 1000)} KB from memory, timed by the same probe: ${floor}.`,
   );
 
-  report(
-    'rackState',
-    ...(await latency(name, server, serverSide, 'rack + state', samples(1000), async () => {
-      const rack = Math.floor(random() * RACKS);
-      const { ms, body } = await timedGet(url, `/api/v1/machines?rack=${rack}&state=healthy`);
-      const found = JSON.parse(body) as Machine[];
-      if (found.length !== healthyInRack[rack] || found.some((f) => f.spec.rack !== rack || f.status.state !== 'healthy'))
-        throw new Error(`?rack=${rack}&state=healthy returned ${found.length} machines, expected ${healthyInRack[rack]}`);
-      return ms;
-    })),
-  );
-
-  report(
-    'label',
-    ...(await latency(name, server, serverSide, 'label', samples(1000), async () => {
-      const { ms, body } = await timedGet(url, '/api/v1/machines?labels=product=R650');
-      const found = JSON.parse(body) as Machine[];
-      if (found.length !== r650 || found.some((f) => f.spec.labels.product !== 'R650'))
-        throw new Error(`?labels=product=R650 returned ${found.length} machines, expected ${r650}`);
-      return ms;
-    })),
-  );
-
-  let bytes = 0;
-  report(
-    'all',
-    ...(await latency(name, server, serverSide, 'list all', samples(200), async () => {
-      const { ms, body } = await timedGet(url, '/api/v1/machines');
-      const found = JSON.parse(body) as Machine[];
-      if (found.length !== total) throw new Error(`list all returned ${found.length} machines, expected ${total}`);
-      bytes = Buffer.byteLength(body);
-      return ms;
-    })),
-  );
+  const all = requests(samples(200), () => ({ path: '/api/v1/machines', expect: { count: total } }));
+  const listed = await latency(name, server, serverSide, 'list all', url, all);
+  report('all', ...listed.cell);
+  const bytes = listed.bytes;
   notes.push(`${name}, server side: ${serverSide.join('; ')}.`);
   notes.push(`${name}: list all returns ${(bytes / 1e6).toFixed(1)} MB of JSON (${Math.round(bytes / total)} bytes a machine).`);
   return results;
 }
 
 /**
- * Warm-up requests, then `count` measured ones; returns the cell and p50, p99,
- * and adds the server's own view (fastify's responseTime in its log) to `serverSide`.
+ * The requests through the probe (the first WARMUP untimed); returns the cell
+ * and p50, p99, the size of an answer, and adds the server's own view
+ * (fastify's responseTime in its log) to `serverSide`.
  */
 async function latency(
   name: string,
   server: YaguraServer,
   serverSide: string[],
   what: string,
-  count: number,
-  sample: () => Promise<number>,
-): Promise<[string, number, number]> {
-  for (let i = 0; i < WARMUP; i++) await sample();
-  const ms: number[] = [];
+  base: string,
+  requests: ProbeRequest[],
+): Promise<{ cell: [string, number, number]; bytes: number }> {
+  const count = requests.length - WARMUP;
   const startUs = monotonicUs();
   const logStart = server.logSize();
-  for (let i = 0; i < count; i++) {
-    collectClientGarbage();
-    ms.push(await sample());
-  }
+  const { ms, bytes } = await probe({ base, warmup: requests.slice(0, WARMUP), requests: requests.slice(WARMUP) });
   phases.push({ backend: name, phase: what, startUs, endUs: monotonicUs() });
   progress(`${name}: ${what}: ${count} samples`);
   // The log line follows the response, so the last ones may still be on their way.
   let own = server.responseTimes(logStart);
-  for (let wait = 0; own.length < count && wait < 40; wait++) {
+  for (let wait = 0; own.length < requests.length && wait < 40; wait++) {
     await new Promise((r) => setTimeout(r, 50));
     own = server.responseTimes(logStart);
   }
-  own = own.slice(-count); // the last warm-up request may have logged after logStart
+  own = own.slice(-count); // the warm-up requests logged first
   if (own.length === count) serverSide.push(`${what} ${percentile(own, 50).toFixed(2)} / ${percentile(own, 99).toFixed(2)}`);
   else progress(`${name}: ${what}: found ${own.length} of ${count} responses in the server's log; no server-side figures`);
   const p50 = percentile(ms, 50);
   const p99 = percentile(ms, 99);
-  return [`${p50.toFixed(2)} / ${p99.toFixed(2)}`, p50, p99];
+  return { cell: [`${p50.toFixed(2)} / ${p99.toFixed(2)}`, p50, p99], bytes };
+}
+
+/** The same requests answered by the floor server with the bytes of one real answer: "p50 / p99 ms". */
+async function floorLatency(base: string, requests: ProbeRequest[]): Promise<string> {
+  const answer = await call(base, 'GET', requests[0]!.path, undefined);
+  expectStatus(answer, 200, `GET ${requests[0]!.path}`);
+  const dir = scratch('bench-inventory-floor');
+  const file = join(dir.path, 'answer.json');
+  writeFileSync(file, answer.body);
+  const floor = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/inventory/floor.ts'), file], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.add(floor);
+  try {
+    const port = await new Promise<string>((resolve, reject) => {
+      floor.stdout!.once('data', (data: Buffer) => resolve(data.toString().trim()));
+      floor.once('exit', (code) => reject(new Error(`the floor server exited (${code}) before it listened`)));
+    });
+    const { ms } = await probe({
+      base: `http://127.0.0.1:${port}`,
+      warmup: requests.slice(0, WARMUP),
+      requests: requests.slice(WARMUP),
+    });
+    return `${percentile(ms, 50).toFixed(2)} / ${percentile(ms, 99).toFixed(2)} ms`;
+  } finally {
+    floor.kill();
+    children.delete(floor);
+    dir.remove();
+  }
+}
+
+/** Runs bench/inventory/probe.ts as its own process (see there why) and returns what it measured. */
+async function probe(job: ProbeJob): Promise<ProbeResult> {
+  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', join(ROOT, 'bench/inventory/probe.ts')], {
+    cwd: ROOT,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout.on('data', (data: Buffer) => out.push(data));
+  child.stderr.on('data', (data: Buffer) => err.push(data));
+  child.stdin.end(JSON.stringify(job));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  children.delete(child);
+  if (code !== 0) throw new Error(`the latency probe failed (exit ${code}): ${Buffer.concat(err).toString().trim()}`);
+  return JSON.parse(Buffer.concat(out).toString()) as ProbeResult;
 }
 
 function targetVerdict(embedded: Results): string {
@@ -470,32 +504,6 @@ async function call(base: string, method: string, path: string, body: unknown): 
     body: json ? JSON.stringify(body) : body,
   });
   return { status: response.status, body: Buffer.from(await response.arrayBuffer()) };
-}
-
-const keepAlive = new Agent({ keepAlive: true, maxSockets: 1 });
-
-/** One GET on a keep-alive connection, timed from sending to the last body byte; decoded after the clock stops. */
-async function timedGet(base: string, path: string): Promise<{ ms: number; body: string }> {
-  const started = performance.now();
-  const { status, bytes } = await new Promise<{ status: number; bytes: Buffer }>((resolve, reject) => {
-    const request = httpGet(`${base}${path}`, { agent: keepAlive }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, bytes: Buffer.concat(chunks) }));
-      response.on('error', reject);
-    });
-    request.on('error', reject);
-  });
-  const ms = performance.now() - started;
-  const body = bytes.toString();
-  if (status !== 200) throw new Error(`GET ${path}: status ${status}: ${body.slice(0, 500)}`);
-  return { ms, body };
-}
-
-/** A young-generation collection of the client (with --expose-gc): the last answer's garbage, outside the timed part. */
-function collectClientGarbage(): void {
-  const gc = (globalThis as { gc?: (options?: { type: 'minor' | 'major' }) => void }).gc;
-  gc?.({ type: 'major' });
 }
 
 function expectStatus(response: Response, status: number, what: string): void {

@@ -105,11 +105,10 @@ export class Inventory {
     return withDuration(JSON.parse(kv.value) as Machine, this.now());
   }
 
-  /** The same search, as the JSON array text the API sends (built from pre-serialized machines). */
-  /** The JSON answer of a search, as bytes ready to send. */
-  async searchJson(query: MachineQuery): Promise<Buffer> {
+  /** The JSON answer of a search, as bytes ready to send, in memory from `allocate` (default: a new buffer). */
+  async searchJson(query: MachineQuery, allocate?: (size: number) => Buffer): Promise<Buffer> {
     const found = await this.find(query);
-    return machinesJson(found, this.now().getTime());
+    return machinesJson(found, this.now().getTime(), allocate);
   }
 
   /**

@@ -30,14 +30,21 @@ export interface CachedMachine {
   changedAt: number;
 }
 
-/** The JSON array of the machines, each with its status duration (seconds since the last state change) at `now`. */
-export function machinesJson(entries: readonly CachedMachine[], now: number): Buffer {
+/**
+ * The JSON array of the machines, each with its status duration (seconds since
+ * the last state change) at `now`, in memory from `allocate` (a pool's, say).
+ */
+export function machinesJson(
+  entries: readonly CachedMachine[],
+  now: number,
+  allocate: (size: number) => Buffer = Buffer.allocUnsafe,
+): Buffer {
   // One allocation and plain typed-array copies: building it from ~3 buffers a machine with Buffer.concat
   // spent more time crossing into C++ per part than copying bytes.
   const durations = entries.map((entry) => JSON.stringify((now - entry.changedAt) / 1000));
   let size = 2 + Math.max(0, entries.length - 1);
   for (let i = 0; i < entries.length; i++) size += entries[i]!.before.length + durations[i]!.length + entries[i]!.after.length;
-  const out = Buffer.allocUnsafe(size);
+  const out = allocate(size);
   let at = 0;
   out[at++] = 0x5b; // [
   for (let i = 0; i < entries.length; i++) {

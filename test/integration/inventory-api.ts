@@ -3,6 +3,9 @@
  * backends (inventory-api-embedded.test.ts, inventory-api-etcd.test.ts).
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { hashToken, TokenTable } from '../../src/api/auth.js';
@@ -380,6 +383,50 @@ export function inventoryApiSuite(fixture: InventoryFixture): void {
       assert.equal(raw.status, 400);
       assert.equal(((await raw.json()) as { field: string }).field, 'body');
     });
+
+    it('keeps every large answer intact while others go out at once and one client reads slowly', async () => {
+      // Answers are built in reused memory. The slow reader's answer is larger than the kernel
+      // buffers on both ends of the connection, so its tail is still in that memory while the
+      // others are built; if that memory were reused too early, the tail would be overwritten.
+      const kernelBuffers = tcpBufferLimit();
+      const padding = Object.fromEntries(
+        Array.from({ length: 24 }, (_, k) => [`padding-${k}-`.padEnd(63, 'y'), `${k}`.padEnd(63, 'x')]),
+      );
+      const serialsIn = (rack: number) => Array.from({ length: 25 }, (_, i) => `bulk-${rack}-${i}`);
+      const racks: number[] = [];
+      for (let rack = 30; rack < 120; rack++) {
+        const batch = serialsIn(rack).map((s) =>
+          spec(s, rack, 'worker', { labels: { bulk: 'yes', group: `g${rack % 5}`, ...padding } }),
+        );
+        assert.equal((await post('/api/v1/machines', batch)).status, 201);
+        racks.push(rack);
+      }
+      const everyBulk = racks.flatMap(serialsIn).sort();
+
+      const slow = await slowReader(url, '/api/v1/machines?labels=bulk=yes');
+      const others = [
+        // As large as the slow answer, but different at every offset after the first rack.
+        { query: `?labels=bulk=yes&without-rack=${racks[0]}`, expected: racks.slice(1).flatMap(serialsIn) },
+        ...racks.slice(0, 10).map((rack) => ({ query: `?rack=${rack}`, expected: serialsIn(rack) })),
+        ...[0, 1, 2, 3, 4].map((g) => ({
+          query: `?labels=group=g${g}`,
+          expected: racks.filter((rack) => rack % 5 === g).flatMap(serialsIn),
+        })),
+      ];
+      for (let round = 0; round < 2; round++) {
+        await Promise.all(
+          others.map(async ({ query, expected }) => {
+            const found = await machines(query);
+            assert.deepEqual(found.map((m) => m.spec.serial).sort(), [...expected].sort(), query);
+          }),
+        );
+      }
+      const body = await slow.readAll();
+      assert.ok(body.length > 1.5 * kernelBuffers, `the slow answer (${body.length} bytes) must outgrow the kernel's buffers`);
+      const answer = JSON.parse(body) as Machine[];
+      assert.deepEqual(answer.map((m) => m.spec.serial).sort(), everyBulk);
+      assert.ok(answer.every((m) => m.spec.labels.bulk === 'yes' && m.status.state === 'uninitialized'));
+    });
   });
 
   describe(`inventory API access control on ${fixture.name}`, () => {
@@ -449,4 +496,35 @@ export function inventoryApiSuite(fixture: InventoryFixture): void {
       );
     });
   });
+}
+
+/**
+ * A raw HTTP/1.1 GET whose reader stays paused until readAll(), so the
+ * server's answer waits in the kernel's buffers; readAll() gives the body.
+ */
+async function slowReader(base: string, path: string): Promise<{ readAll(): Promise<string> }> {
+  const { hostname, port } = new URL(base);
+  const socket = connect(Number(port), hostname);
+  await once(socket, 'connect');
+  const chunks: Buffer[] = [];
+  socket.pause();
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: ${hostname}\r\nConnection: close\r\n\r\n`);
+  return {
+    readAll: async () => {
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+      socket.resume();
+      await once(socket, 'end');
+      const response = Buffer.concat(chunks).toString();
+      const headerEnd = response.indexOf('\r\n\r\n');
+      assert.match(response.slice(0, headerEnd), /^HTTP\/1\.1 200 /);
+      assert.match(response.slice(0, headerEnd), /content-length: \d+/i);
+      return response.slice(headerEnd + 4);
+    },
+  };
+}
+
+/** The most a loopback connection can hold unread: the sender's largest send buffer plus the receiver's initial receive buffer. */
+function tcpBufferLimit(): number {
+  const field = (file: string, i: number) => Number(readFileSync(`/proc/sys/net/ipv4/${file}`, 'utf8').trim().split(/\s+/)[i]);
+  return field('tcp_wmem', 2) + field('tcp_rmem', 1);
 }

@@ -6,6 +6,7 @@ import { invalid } from '../../inventory/errors.js';
 import type { Inventory } from '../../inventory/inventory.js';
 import { labelName, labelValue, machineSpecInput, machineState, rfc3339, serial } from '../../inventory/model.js';
 import { parseMachineQuery } from '../../inventory/search.js';
+import { SlabPool } from '../../lib/slab-pool.js';
 import { actorOf } from '../access.js';
 import { textBody } from './text-body.js';
 
@@ -13,6 +14,8 @@ const serialParams = z.strictObject({ serial });
 
 export function machineRoutes(app: FastifyInstance, inventory: Inventory): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
+  /** Search answers are built in reused memory, given back once the kernel has the bytes (see SlabPool). */
+  const answers = new SlabPool();
 
   api.post(
     '/api/v1/machines',
@@ -35,7 +38,10 @@ export function machineRoutes(app: FastifyInstance, inventory: Inventory): void 
     async (request, reply) => {
       const parsed = parseMachineQuery(request.query);
       if ('error' in parsed) throw invalid(parsed.error, parsed.field);
-      return reply.type('application/json').send(await inventory.searchJson(parsed.query));
+      const lease = answers.lease();
+      // 'finish': the whole response is with the kernel. A connection that dies first never gives its slab back.
+      reply.raw.once('finish', lease.release);
+      return reply.type('application/json').send(await inventory.searchJson(parsed.query, lease.bytes));
     },
   );
 
