@@ -45,7 +45,7 @@ export class SlabPool {
     };
   }
 
-  /** Free bytes kept now (for tests and metrics). */
+  /** Free bytes kept now (for tests). */
   get kept(): number {
     return this.freeBytes;
   }

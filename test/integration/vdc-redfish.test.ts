@@ -532,33 +532,19 @@ describe('many Redfish BMCs in one process against in-memory machines', () => {
 
   it('refuses a port in use and an unreadable certificate with one clear line', async () => {
     const tls = await ensureCertificate(dir.path, { commonName: '127.0.0.1', ipAddresses: ['127.0.0.1'] });
-    const machine = new InMemoryMachine();
+    const start = (options: { port?: number; tls?: typeof tls }) =>
+      startRedfishServer({
+        host: '127.0.0.1',
+        port: 0,
+        username: USER,
+        password: PASSWORD,
+        machine: new InMemoryMachine(),
+        tls,
+        ...options,
+      });
     const busy = servers[0]!.port;
-    await assert.rejects(
-      startRedfishServer({ host: '127.0.0.1', port: busy, username: USER, password: PASSWORD, machine, tls }),
-      new RegExp(`cannot listen on 127.0.0.1:${busy}: the port is in use`),
-    );
-    await assert.rejects(
-      startRedfishServer({
-        host: '127.0.0.1',
-        port: 0,
-        username: USER,
-        password: PASSWORD,
-        machine,
-        tls: { ...tls, cert: join(dir.path, 'no.crt') },
-      }),
-      /cannot read the TLS certificate .*no\.crt/,
-    );
-    await assert.rejects(
-      startRedfishServer({
-        host: '127.0.0.1',
-        port: 0,
-        username: USER,
-        password: PASSWORD,
-        machine,
-        tls: { cert: tls.key, key: tls.key },
-      }),
-      /not a usable certificate and key/,
-    );
+    await assert.rejects(start({ port: busy }), new RegExp(`cannot listen on 127.0.0.1:${busy}: the port is in use`));
+    await assert.rejects(start({ tls: { ...tls, cert: join(dir.path, 'no.crt') } }), /cannot read the TLS certificate .*no\.crt/);
+    await assert.rejects(start({ tls: { cert: tls.key, key: tls.key } }), /not a usable certificate and key/);
   });
 });

@@ -197,22 +197,11 @@ export class DhcpServer {
     if (boot?.vendorClass) setString(options, DhcpOption.VENDOR_CLASS_IDENTIFIER, boot.vendorClass);
     if (boot && boot.file.length > 127) setString(options, DhcpOption.BOOTFILE_NAME, boot.file);
     const reply: DhcpPacket = {
-      op: BootOp.REPLY,
-      htype: packet.htype,
-      hlen: packet.hlen,
-      hops: 0,
-      xid: packet.xid,
-      secs: 0,
-      broadcast: packet.broadcast,
+      ...replyTo(packet, type, options),
       ciaddr: type === DhcpMessageType.ACK ? packet.ciaddr : 0,
       yiaddr: lease?.address ?? 0,
       siaddr: context.serverId,
-      giaddr: packet.giaddr,
-      chaddr: packet.chaddr,
-      sname: '',
       file: boot && boot.file.length <= 127 ? boot.file : '',
-      messageType: type,
-      options,
     };
     await this.transmit(reply, request, context, getUint16(packet.options, DhcpOption.MAX_MESSAGE_SIZE));
   }
@@ -222,23 +211,9 @@ export class DhcpServer {
     setIPv4(options, DhcpOption.SERVER_IDENTIFIER, context.serverId);
     setString(options, DhcpOption.MESSAGE, why);
     const reply: DhcpPacket = {
-      op: BootOp.REPLY,
-      htype: packet.htype,
-      hlen: packet.hlen,
-      hops: 0,
-      xid: packet.xid,
-      secs: 0,
+      ...replyTo(packet, DhcpMessageType.NAK, options),
       // A relay must broadcast a NAK to the client (RFC 2131 §4.3.2).
       broadcast: packet.giaddr !== 0 ? true : packet.broadcast,
-      ciaddr: 0,
-      yiaddr: 0,
-      siaddr: 0,
-      giaddr: packet.giaddr,
-      chaddr: packet.chaddr,
-      sname: '',
-      file: '',
-      messageType: DhcpMessageType.NAK,
-      options,
     };
     this.options.logger.info({ mac: request.mac, why }, 'DHCP NAK');
     await this.transmit(reply, request, context);
@@ -302,6 +277,28 @@ interface ReplyContext {
   maskBits: number;
   serverId: number;
   local: number | undefined;
+}
+
+/** A reply with what it copies from the request (RFC 2131 table 3) and every address zero; callers set the rest. */
+function replyTo(packet: DhcpPacket, messageType: DhcpMessageType, options: Map<number, Buffer>): DhcpPacket {
+  return {
+    op: BootOp.REPLY,
+    htype: packet.htype,
+    hlen: packet.hlen,
+    hops: 0,
+    xid: packet.xid,
+    secs: 0,
+    broadcast: packet.broadcast,
+    ciaddr: 0,
+    yiaddr: 0,
+    siaddr: 0,
+    giaddr: packet.giaddr,
+    chaddr: packet.chaddr,
+    sname: '',
+    file: '',
+    messageType,
+    options,
+  };
 }
 
 function view(packet: DhcpPacket): RequestView {

@@ -8,7 +8,7 @@
 import {
   appCaption,
   KIND_CAPTIONS,
-  linkCaption,
+  linkLabel,
   networkCaption,
   type GraphModel,
   type MachineBox,
@@ -63,7 +63,7 @@ export function renderDot(model: GraphModel): string {
   }
   const kinds = new Map(model.machines.map((machine) => [machine.id, machine.kind]));
   for (const link of model.links) {
-    const label = [linkCaption(link), ...(link.impairment === undefined ? [] : [link.impairment])].map(escapeString).join('\\n');
+    const label = linkLabel(link).map(escapeString).join('\\n');
     // dot ranks an edge's tail before its head: routers → networks → nodes.
     const [tail, head] = kinds.get(link.machine) === 'router' ? [link.machine, link.network] : [link.network, link.machine];
     const style = link.impairment === undefined ? '' : `, ${IMPAIRED}`;

@@ -11,7 +11,7 @@
 import {
   appCaption,
   KIND_CAPTIONS,
-  linkCaption,
+  linkLabel,
   networkCaption,
   type GraphModel,
   type MachineBox,
@@ -61,7 +61,7 @@ export function renderMermaid(model: GraphModel): string {
   const kinds = new Map(model.machines.map((machine) => [machine.id, machine.kind]));
   const impaired: number[] = [];
   model.links.forEach((link, index) => {
-    const label = [linkCaption(link), ...(link.impairment === undefined ? [] : [link.impairment])].map(escapeLabel).join('<br/>');
+    const label = linkLabel(link).map(escapeLabel).join('<br/>');
     // Routers link into networks and networks into nodes, so the layout reads router → network → node.
     const [from, to] = kinds.get(link.machine) === 'router' ? [link.machine, link.network] : [link.network, link.machine];
     lines.push(`  ${from} ---|"${label}"| ${to}`);

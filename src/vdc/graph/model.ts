@@ -178,6 +178,11 @@ export function linkCaption(link: Link): string {
   return [link.port, ...link.addresses].join(' ');
 }
 
+/** A link's label in a diagram that wraps it itself: the caption, then the impairment if any. */
+export function linkLabel(link: Link): string[] {
+  return [linkCaption(link), ...(link.impairment === undefined ? [] : [link.impairment])];
+}
+
 /** What a dead app looks like in plain text, where colour may be lost. */
 export function appCaption(app: AppView): string {
   return app.running === false ? `${app.name} ✗` : app.name;
