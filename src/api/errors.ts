@@ -4,16 +4,27 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { InventoryError } from '../inventory/errors.js';
-import { ContentionError, InvalidRequestError, StoreUnavailableError } from '../store/errors.js';
+import { DomainError, type ErrorKind } from '../lib/errors.js';
 
 export interface ErrorBody {
   error: string;
   field?: string;
 }
 
+/** The one place where an error kind becomes an HTTP status. */
+export const STATUS_OF_KIND: Record<ErrorKind, number> = {
+  invalid: 400,
+  forbidden: 403,
+  'not-found': 404,
+  conflict: 409,
+  'too-large': 413,
+  unavailable: 503,
+  // A server fault, but one the operator can act on: the body names the damaged key.
+  corrupt: 500,
+};
+
 export function errorBody(error: unknown): { status: number; body: ErrorBody } {
-  if (error instanceof InventoryError) return { status: error.status, body: withField(error.message, error.field) };
+  if (error instanceof DomainError) return { status: STATUS_OF_KIND[error.kind], body: withField(error.message, error.field) };
   if (hasZodFastifySchemaValidationErrors(error)) {
     const issue = error.validation[0]!;
     const context = (error as { validationContext?: string }).validationContext;
@@ -26,9 +37,6 @@ export function errorBody(error: unknown): { status: number; body: ErrorBody } {
     const where = field || (context === 'body' ? 'body' : (context ?? 'request'));
     return { status: 400, body: withField(`${where}: ${issue.message}`, field || undefined) };
   }
-  if (error instanceof InvalidRequestError) return { status: 400, body: { error: error.message } };
-  if (error instanceof StoreUnavailableError || error instanceof ContentionError)
-    return { status: 503, body: { error: error.message } };
   const fastifyError = error as FastifyError;
   if (fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { status: 413, body: { error: 'request body too large' } };
   if (fastifyError.code === 'FST_ERR_CTP_EMPTY_JSON_BODY')

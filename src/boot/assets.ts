@@ -15,7 +15,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { type Actor, auditOp } from '../inventory/audit.js';
-import { InventoryError, invalid, notFound } from '../inventory/errors.js';
+import { DomainError, invalid, notFound } from '../lib/errors.js';
 import { type KeyValue, keyUnchanged, type Store } from '../store/interface.js';
 import {
   ASSET_ID_KEY,
@@ -172,7 +172,7 @@ export class AssetStore implements Replica {
     if (!meta) throw notFound(`asset ${name}`);
     if (await this.hasLocal(meta)) return { kind: 'local', meta, path: this.file(meta.id) };
     const peer = peerOrder(meta.urls, this.url)[0];
-    if (!peer) throw new InventoryError(404, `asset ${name} is not on this server yet and no other server holds a copy`);
+    if (!peer) throw new DomainError('not-found', `asset ${name} is not on this server yet and no other server holds a copy`);
     return { kind: 'peer', meta, url: `${peer}/api/v1/assets/${encodeURIComponent(name)}` };
   }
 

@@ -7,7 +7,7 @@
  */
 import { open } from 'node:fs/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { InventoryError } from '../inventory/errors.js';
+import { DomainError } from '../lib/errors.js';
 import { contentRange, decideRange, etagOf } from './byte-range.js';
 
 /**
@@ -43,7 +43,7 @@ export async function sendDownload(request: FastifyRequest, reply: FastifyReply,
     handle = await open(file.path, 'r');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT')
-      throw new InventoryError(404, 'the file was deleted while being fetched');
+      throw new DomainError('not-found', 'the file was deleted while being fetched');
     throw error;
   }
   let size: number;

@@ -7,7 +7,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { InventoryError } from '../inventory/errors.js';
+import { type DomainError, invalid } from '../lib/errors.js';
 import { type ImageContent, type ImageFile, IMAGE_FILES, imageMember } from './image-model.js';
 import { HashedFile, tooLarge, uploadChunks } from './local-files.js';
 import { TAR_END, tarHeader, tarPadding, TarFormatError, TarReader, tarSize } from './tar.js';
@@ -99,6 +99,6 @@ export async function imageTarStream(dir: string, mtime: Date): Promise<{ size: 
   return { size: tarSize(sizes), stream };
 }
 
-function invalidTar(reason: string): InventoryError {
-  return new InventoryError(400, `invalid image tar: ${reason}`, 'body');
+function invalidTar(reason: string): DomainError {
+  return invalid(`invalid image tar: ${reason}`, 'body');
 }

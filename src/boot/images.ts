@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { type Actor, auditOp } from '../inventory/audit.js';
-import { InventoryError, invalid, notFound } from '../inventory/errors.js';
+import { conflict, DomainError, invalid, notFound } from '../lib/errors.js';
 import { keyUnchanged, type KeyValue, type Store, type TxnOp } from '../store/interface.js';
 import { retryCas } from '../store/cas.js';
 import {
@@ -234,7 +234,7 @@ export class ImageStore implements Replica {
           case 'deleted':
             throw deletedConflict(id);
           case 'conflict':
-            throw new InventoryError(409, `image ${id} already exists with different content: upload it under a new ID`, 'id');
+            throw conflict(`image ${id} already exists with different content: upload it under a new ID`, 'id');
           case 'same': {
             if (!(await this.hasLocal(plan.entry))) await place();
             const next = withUrl(index, id, this.url);
@@ -370,10 +370,10 @@ async function writeSums(dir: string, content: ImageContent): Promise<void> {
   await fsyncDir(dir);
 }
 
-function deletedConflict(id: string): InventoryError {
-  return new InventoryError(409, `image ID ${id} was deleted recently and cannot be reused: upload under a new ID`, 'id');
+function deletedConflict(id: string): DomainError {
+  return conflict(`image ID ${id} was deleted recently and cannot be reused: upload under a new ID`, 'id');
 }
 
-function notHere(id: string): InventoryError {
-  return new InventoryError(404, `image ${id} is not on this server yet (it is being fetched from a peer)`);
+function notHere(id: string): DomainError {
+  return new DomainError('not-found', `image ${id} is not on this server yet (it is being fetched from a peer)`);
 }

@@ -1,6 +1,6 @@
 /** Kernel parameters per OS, appended to the kernel line of every machine's iPXE script. */
 import { auditOp, type Actor } from '../inventory/audit.js';
-import { invalid } from '../inventory/errors.js';
+import { invalid } from '../lib/errors.js';
 import type { Store } from '../store/interface.js';
 
 export const MAX_KERNEL_PARAMS = 4096;

@@ -8,7 +8,7 @@
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InventoryError } from '../inventory/errors.js';
+import { DomainError } from '../lib/errors.js';
 
 export interface FileDigest {
   size: number;
@@ -82,13 +82,13 @@ export async function* uploadChunks(body: AsyncIterable<Uint8Array>): AsyncGener
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (error as Error).message === 'aborted')
-      throw new InventoryError(400, 'the upload was interrupted before the whole body arrived', 'body');
+      throw new DomainError('invalid', 'the upload was interrupted before the whole body arrived', 'body');
     throw error;
   }
 }
 
-export function tooLarge(limit: number): InventoryError {
-  return new InventoryError(413, `the upload is larger than this server's limit of ${limit} bytes`, 'body');
+export function tooLarge(limit: number): DomainError {
+  return new DomainError('too-large', `the upload is larger than this server's limit of ${limit} bytes`, 'body');
 }
 
 /** A fresh, unused path under `dir` for temporary data. */

@@ -2,9 +2,8 @@
 /** The `yagura` command: one entry point, one file per command group. */
 import './warnings.js';
 import { Command, CommanderError } from 'commander';
-import { UserError } from '../lib/errors.js';
+import { DomainError, UserError } from '../lib/errors.js';
 import { VERSION } from '../lib/version.js';
-import { StoreError } from '../store/errors.js';
 
 /**
  * Command groups, loaded on demand: a command imports only its own group
@@ -55,7 +54,8 @@ function exitCodeFor(error: unknown): number {
       return 0;
     return 2;
   }
-  if (error instanceof UserError || error instanceof StoreError) {
+  // A refusal (bad input, a store that cannot be reached, ...) is one line; anything else is a bug and keeps its stack.
+  if (error instanceof UserError || error instanceof DomainError) {
     process.stderr.write(`yagura: ${error.message}\n`);
     return error instanceof UserError ? error.exitCode : 1;
   }

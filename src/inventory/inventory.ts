@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { retryCas } from '../store/cas.js';
 import { type Compare, keyUnchanged, type Store, type TxnOp } from '../store/interface.js';
 import { type Actor, type AuditEntry, auditOp, auditRange, auditRecord, type AuditRecord } from './audit.js';
-import { conflict, invalid, notFound } from './errors.js';
+import { conflict, invalid, notFound } from '../lib/errors.js';
 import { ipamProblems } from './ipam.js';
 import { type CachedMachine, MACHINES_CHANGED, MACHINES_PREFIX, MachineCache, machinesJson } from './machine-cache.js';
 import type { DhcpConfig, IpamConfig, Machine, MachineSpecInput, MachineState } from './model.js';

@@ -18,7 +18,7 @@ export interface LeaderInfo {
 export class NotLeaderError extends StoreError {
   override name = 'NotLeaderError';
   constructor(key: string) {
-    super(`no longer the leader (election key ${key} is gone or was re-created)`);
+    super(`no longer the leader (election key ${key} is gone or was re-created)`, 'conflict');
   }
 }
 

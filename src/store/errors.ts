@@ -1,7 +1,16 @@
-/** Errors a Store raises that callers are expected to handle by kind. */
+/**
+ * Errors a Store raises that callers are expected to handle by class. Each is
+ * a DomainError of the one error model (lib/errors.ts), so the API and the CLI
+ * treat them like any other: most are "unavailable" (the store cannot serve
+ * now; try again), a malformed request is "invalid".
+ */
+import { DomainError, type ErrorKind } from '../lib/errors.js';
 
-export class StoreError extends Error {
+export class StoreError extends DomainError {
   override name = 'StoreError';
+  constructor(message: string, kind: ErrorKind = 'unavailable') {
+    super(kind, message);
+  }
 }
 
 /** The requested revision has been compacted away; the oldest still readable is `compactRevision`. */
@@ -11,7 +20,7 @@ export class CompactedError extends StoreError {
     readonly requestedRevision: number,
     readonly compactRevision: number,
   ) {
-    super(`revision ${requestedRevision} has been compacted (history starts at ${compactRevision})`);
+    super(`revision ${requestedRevision} has been compacted (history starts at ${compactRevision})`, 'invalid');
   }
 }
 
@@ -22,20 +31,23 @@ export class FutureRevisionError extends StoreError {
     readonly requestedRevision: number,
     readonly currentRevision: number,
   ) {
-    super(`revision ${requestedRevision} is in the future (current revision is ${currentRevision})`);
+    super(`revision ${requestedRevision} is in the future (current revision is ${currentRevision})`, 'invalid');
   }
 }
 
 export class LeaseNotFoundError extends StoreError {
   override name = 'LeaseNotFoundError';
   constructor(readonly leaseId: string) {
-    super(`lease ${leaseId} not found (expired or revoked)`);
+    super(`lease ${leaseId} not found (expired or revoked)`, 'not-found');
   }
 }
 
 /** A request the store refuses as malformed (empty key, bad TTL, ...). */
 export class InvalidRequestError extends StoreError {
   override name = 'InvalidRequestError';
+  constructor(message: string) {
+    super(message, 'invalid');
+  }
 }
 
 /**

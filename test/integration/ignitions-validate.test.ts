@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ignitionValidator } from '../../src/boot/templates/ignition-validate.js';
 import { TemplateStore } from '../../src/boot/templates/store.js';
-import { InventoryError } from '../../src/inventory/errors.js';
+import { DomainError, type ErrorKind } from '../../src/lib/errors.js';
 import { Inventory } from '../../src/inventory/inventory.js';
 import { openEmbeddedStore } from '../../src/store/embedded.js';
 import type { Store } from '../../src/store/interface.js';
@@ -24,11 +24,16 @@ function config(files: unknown[], extra: Record<string, unknown> = {}): Record<s
 }
 const hostname = { path: '/etc/hostname', mode: 420, contents: { source: 'data:,{{ spec.serial }}' } };
 
-/** Asserts a 400 (or `status`) whose message and field are as given. */
-async function refused(attempt: Promise<unknown>, field: string | undefined, message: RegExp, status = 400): Promise<void> {
+/** Asserts an invalid-input refusal (or one of `kind`) whose message and field are as given. */
+async function refused(
+  attempt: Promise<unknown>,
+  field: string | undefined,
+  message: RegExp,
+  kind: ErrorKind = 'invalid',
+): Promise<void> {
   await assert.rejects(attempt, (error: unknown) => {
-    assert.ok(error instanceof InventoryError, String(error));
-    assert.equal(error.status, status);
+    assert.ok(error instanceof DomainError, String(error));
+    assert.equal(error.kind, kind);
     assert.equal(error.field, field);
     assert.match(error.message, message);
     return true;
@@ -132,13 +137,13 @@ describe('Ignition uploads checked with ignition-validate', () => {
 
   it('refuses oversized templates and says when the validator is missing', async () => {
     const huge = config([{ path: '/etc/big', contents: { source: `data:,${'x'.repeat(1 << 20)}` } }]);
-    await refused(put(huge), 'template', /over 1048576 bytes/, 413);
+    await refused(put(huge), 'template', /over 1048576 bytes/, 'too-large');
     const noValidator = new TemplateStore(store, { validator: ignitionValidator('/nonexistent/ignition-validate') });
     await refused(
       noValidator.putIgnition('worker', '8.0', { template: config([hostname]) }, API, actor),
       undefined,
       /missing on this server: install Debian's ignition package/,
-      503,
+      'unavailable',
     );
   });
 });

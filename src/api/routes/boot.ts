@@ -12,7 +12,7 @@ import { counterIn } from '../../lib/metrics.js';
 import { z } from 'zod';
 import { chainScript, machineScript, OS, unknownMachineScript } from '../../boot/ipxe.js';
 import { getKernelParams, setKernelParams } from '../../boot/kernel-params.js';
-import { InventoryError } from '../../inventory/errors.js';
+import { isKind } from '../../lib/errors.js';
 import type { Inventory } from '../../inventory/inventory.js';
 import type { Store } from '../../store/interface.js';
 import { actorOf } from '../access.js';
@@ -74,7 +74,7 @@ export function bootRoutes(app: FastifyInstance, store: Store, inventory: Invent
       try {
         role = (await inventory.get(serial)).spec.role;
       } catch (error) {
-        if (!(error instanceof InventoryError) || error.status !== 404) throw error;
+        if (!isKind(error, 'not-found')) throw error;
         unknown.inc();
         request.log.warn({ serial }, 'boot script asked for by an unregistered machine');
         return reply.code(404).type('text/plain').send(unknownMachineScript(serial));

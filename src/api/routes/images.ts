@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { declaredLength, sendDownload, streamedBodies } from '../../boot/http-files.js';
 import { IMAGE_FILES, IMAGE_OS, type ImageFile } from '../../boot/image-model.js';
 import type { ImageStore } from '../../boot/images.js';
-import { notFound } from '../../inventory/errors.js';
+import { notFound } from '../../lib/errors.js';
 import { actorOf } from '../access.js';
 
 const idParams = z.strictObject({ id: z.string().min(1).max(256) });

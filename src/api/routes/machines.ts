@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { invalid } from '../../inventory/errors.js';
+import { invalid } from '../../lib/errors.js';
 import type { Inventory } from '../../inventory/inventory.js';
 import { labelName, labelValue, machineSpecInput, machineState, rfc3339, serial } from '../../inventory/model.js';
 import { parseMachineQuery } from '../../inventory/search.js';

@@ -1,13 +1,13 @@
 /** IPAM and DHCP config for the DHCP hot path: read from the store at most once per `ttlMs`. */
 import type { Inventory } from '../../inventory/inventory.js';
-import { InventoryError } from '../../inventory/errors.js';
+import { isKind } from '../../lib/errors.js';
 import type { DhcpConfig, IpamConfig } from '../../inventory/model.js';
 
 export function cachedConfig(inventory: Inventory, ttlMs = 1000): () => Promise<{ ipam?: IpamConfig; dhcp: DhcpConfig }> {
   let cached: { at: number; value: Promise<{ ipam?: IpamConfig; dhcp: DhcpConfig }> } | undefined;
   const load = async () => {
     const ipam = await inventory.getIpam().catch((error: unknown) => {
-      if (error instanceof InventoryError && error.status === 404) return undefined;
+      if (isKind(error, 'not-found')) return undefined;
       throw error;
     });
     return { ipam, dhcp: await inventory.getDhcp() };

@@ -4,7 +4,7 @@
  * problems that carry a JSON pointer where the validator gives a location.
  */
 import { spawn } from 'node:child_process';
-import { InventoryError } from '../../inventory/errors.js';
+import { unavailable } from '../../lib/errors.js';
 
 export const IGNITION_VALIDATE = '/usr/bin/ignition-validate';
 
@@ -42,14 +42,12 @@ export function ignitionValidator(path = IGNITION_VALIDATE, timeoutMs = 10_000):
       child.on('error', (error: NodeJS.ErrnoException) => {
         clearTimeout(timer);
         reject(
-          error.code === 'ENOENT'
-            ? new InventoryError(503, `${path} is missing on this server: install Debian's ignition package`)
-            : error,
+          error.code === 'ENOENT' ? unavailable(`${path} is missing on this server: install Debian's ignition package`) : error,
         );
       });
       child.on('close', (code) => {
         clearTimeout(timer);
-        if (timedOut) reject(new InventoryError(503, `${path} did not finish within ${timeoutMs} ms`));
+        if (timedOut) reject(unavailable(`${path} did not finish within ${timeoutMs} ms`));
         else resolve(parseValidatorOutput(output, code ?? 1));
       });
       // The validator may exit before reading everything; that is not our error.

@@ -8,7 +8,7 @@
  */
 import { hostname } from 'node:os';
 import { type Actor, auditOp, type AuditEntry } from '../../inventory/audit.js';
-import { conflict, InventoryError, invalid, notFound } from '../../inventory/errors.js';
+import { conflict, DomainError, invalid, isKind, notFound, tooLarge, unavailable } from '../../lib/errors.js';
 import type { Inventory } from '../../inventory/inventory.js';
 import type { IpamConfig, Machine } from '../../inventory/model.js';
 import { keyMissing, keyUnchanged, type Store, type TxnOp } from '../../store/interface.js';
@@ -104,7 +104,7 @@ export class TemplateStore {
     const meta = upload.meta ?? {};
     const value = JSON.stringify({ template: upload.template, meta, created: this.now().toISOString() });
     if (Buffer.byteLength(value) > MAX_TEMPLATE_BYTES)
-      throw new InventoryError(413, `the template and its metadata are over ${MAX_TEMPLATE_BYTES} bytes`, 'template');
+      throw tooLarge(`the template and its metadata are over ${MAX_TEMPLATE_BYTES} bytes`, 'template');
     const warnings = await this.checkIgnition(role, upload.template, meta, apiUrl);
     await this.retry(async () => {
       const index = await this.store.get(ignitionIndexKey(role));
@@ -161,8 +161,8 @@ export class TemplateStore {
     const kv = await this.store.get(ignitionKey(role, id));
     if (!kv) {
       const ids = await this.listIgnitions(role);
-      throw new InventoryError(
-        404,
+      throw new DomainError(
+        'not-found',
         `Ignition template ${id} of role ${role} (machine ${machine.spec.serial}) not found; the role has ${ids.length > 0 ? ids.join(', ') : 'no templates'}`,
       );
     }
@@ -188,7 +188,7 @@ export class TemplateStore {
   /** Sets (or replaces) a text template after test-rendering it for a sample machine; true when it replaced one. */
   async putText(role: string, name: string, text: string, apiUrl: string, actor: Actor): Promise<boolean> {
     if (Buffer.byteLength(text) > MAX_TEMPLATE_BYTES)
-      throw new InventoryError(413, `the template is over ${MAX_TEMPLATE_BYTES} bytes`, 'template');
+      throw tooLarge(`the template is over ${MAX_TEMPLATE_BYTES} bytes`, 'template');
     await this.checkText(role, text, apiUrl);
     const value = JSON.stringify({ text, updated: this.now().toISOString() });
     const result = await this.store.txn({
@@ -253,7 +253,7 @@ export class TemplateStore {
     try {
       return await this.options.inventory.getIpam();
     } catch (error) {
-      if (error instanceof InventoryError && error.status === 404) return undefined;
+      if (isKind(error, 'not-found')) return undefined;
       throw error;
     }
   }
@@ -271,7 +271,7 @@ export class TemplateStore {
       if (result !== undefined) return result;
       await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 * i)));
     }
-    throw new InventoryError(503, `gave up after ${MAX_ATTEMPTS} conflicting attempts: too many concurrent writers; try again`);
+    throw unavailable(`gave up after ${MAX_ATTEMPTS} conflicting attempts: too many concurrent writers; try again`);
   }
 }
 
@@ -285,7 +285,7 @@ function asInvalid<T>(check: () => T): T {
   }
 }
 
-function validationError(report: ValidationReport, config: unknown): InventoryError {
+function validationError(report: ValidationReport, config: unknown): DomainError {
   const errors = report.problems.filter((p) => p.severity === 'error');
   const first = errors[0] ?? report.problems[0];
   const version = (config as { ignition?: { version?: unknown } }).ignition?.version;

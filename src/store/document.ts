@@ -1,0 +1,172 @@
+/**
+ * Typed documents over the store. Every JSON value Yagura keeps has a codec: a
+ * zod schema that checks it on the way in and on the way out, so a corrupt or
+ * foreign value gives one clear error naming its key instead of a crash or a
+ * silent wrong answer later. `transact` is the one read-modify-write loop:
+ * whatever a change reads is compared unchanged at commit (compare-and-swap),
+ * its writes and any extra record (the audit entry, a leader guard) go in the
+ * same transaction, and it is retried when another writer got there first.
+ */
+import type { z } from 'zod';
+import { DomainError } from '../lib/errors.js';
+import { ContentionError } from './errors.js';
+import { type Compare, type KeyValue, keyUnchanged, type Store, type TxnOp } from './interface.js';
+
+/** How one kind of document is checked and written: `what` names it in errors ("machine", "IPAM config"). */
+export interface Codec<T> {
+  readonly what: string;
+  /** The value at `kv.key`, checked; CorruptDocumentError when it is not one. */
+  decode(kv: KeyValue): T;
+  /** The text to store for `value` at `key`, checked first: nothing invalid is ever written. */
+  encode(key: string, value: T): string;
+}
+
+/** A value in the store that is not a valid document of its kind; names the key and the first bad field. */
+export class CorruptDocumentError extends DomainError {
+  override name = 'CorruptDocumentError';
+  constructor(
+    readonly key: string,
+    what: string,
+    problem: string,
+  ) {
+    super('corrupt', `the store's value at ${key} is not a valid ${what} (${problem}); repair or delete that key`);
+  }
+}
+
+/** A JSON codec checked by `schema`. The schema's output is what callers get; what is written is checked too. */
+export function jsonCodec<S extends z.ZodType>(what: string, schema: S): Codec<z.output<S>> {
+  const check = (key: string, value: unknown): z.output<S> => {
+    const result = schema.safeParse(value);
+    if (result.success) return result.data;
+    const issue = result.error.issues[0]!;
+    const at = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+    throw new CorruptDocumentError(key, what, `${at}${issue.message}`);
+  };
+  return {
+    what,
+    decode(kv) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(kv.value);
+      } catch {
+        throw new CorruptDocumentError(kv.key, what, 'not JSON');
+      }
+      return check(kv.key, parsed);
+    },
+    encode(key, value) {
+      check(key, value);
+      return JSON.stringify(value);
+    },
+  };
+}
+
+/** A document as read: its decoded value and the key-value it came from (revisions, for compare-and-swap). */
+export interface Read<T> {
+  value: T;
+  kv: KeyValue;
+}
+
+/** Reads and decodes one key; undefined when the key does not exist. */
+export async function readDocument<T>(store: Store, key: string, codec: Codec<T>): Promise<Read<T> | undefined> {
+  const kv = await store.get(key);
+  return kv ? { value: codec.decode(kv), kv } : undefined;
+}
+
+/** Reads and decodes every key under `prefix`, in key order (all pages, one snapshot). */
+export async function readDocuments<T>(store: Store, prefix: string, codec: Codec<T>): Promise<Read<T>[]> {
+  const found: Read<T>[] = [];
+  let after: string | undefined;
+  let revision: number | undefined;
+  for (;;) {
+    const page = await store.range({ prefix, ...(after ? { after } : {}), ...(revision ? { revision } : {}), limit: 1000 });
+    revision = page.revision;
+    for (const kv of page.kvs) found.push({ value: codec.decode(kv), kv });
+    if (!page.more) return found;
+    after = page.next;
+  }
+}
+
+/**
+ * One attempt of a read-modify-write. Reads through it are remembered and
+ * compared unchanged at commit; writes are collected and committed together.
+ */
+export class Transaction {
+  private readonly reads = new Map<string, KeyValue | undefined>();
+  private readonly guards: Compare[] = [];
+  private readonly writes: TxnOp[] = [];
+
+  constructor(private readonly store: Store) {}
+
+  /** Reads a key's raw value (compared unchanged at commit). */
+  async getRaw(key: string): Promise<KeyValue | undefined> {
+    if (this.reads.has(key)) return this.reads.get(key);
+    const kv = await this.store.get(key);
+    this.reads.set(key, kv);
+    return kv;
+  }
+
+  /** Reads and decodes a document (compared unchanged at commit). */
+  async get<T>(key: string, codec: Codec<T>): Promise<T | undefined> {
+    const kv = await this.getRaw(key);
+    return kv ? codec.decode(kv) : undefined;
+  }
+
+  /** Writes a document (checked by the codec first). */
+  put<T>(key: string, codec: Codec<T>, value: T): void {
+    this.writes.push({ type: 'put', key, value: codec.encode(key, value) });
+  }
+
+  delete(key: string): void {
+    this.writes.push({ type: 'delete', key });
+  }
+
+  /** Adds a write built elsewhere (the audit record of this change) to the same transaction. */
+  add(...ops: TxnOp[]): void {
+    this.writes.push(...ops);
+  }
+
+  /** Commits only if `compare` holds too (e.g. this server still holds the leader key). */
+  require(compare: Compare): void {
+    this.guards.push(compare);
+  }
+
+  /** @internal Commits; false when another writer changed something this attempt read. */
+  async commit(): Promise<boolean> {
+    if (this.writes.length === 0 && this.guards.length === 0) return true;
+    const compare = [...[...this.reads].map(([key, kv]) => keyUnchanged(key, kv)), ...this.guards];
+    return (await this.store.txn({ compare, success: this.writes })).succeeded;
+  }
+
+  /** @internal After a failed commit: whether the `require`d guards still hold (if not, retrying cannot help). */
+  async guardsHold(): Promise<boolean> {
+    if (this.guards.length === 0) return true;
+    return (await this.store.txn({ compare: this.guards, success: [] })).succeeded;
+  }
+}
+
+/** Thrown by `transact` when a `require`d guard failed (e.g. leadership was lost): retrying cannot help. */
+export class GuardFailedError extends DomainError {
+  override name = 'GuardFailedError';
+  constructor() {
+    super('conflict', 'the change was refused: a condition it depends on no longer holds');
+  }
+}
+
+const MAX_ATTEMPTS = 200;
+
+/**
+ * Runs `change` in a fresh Transaction until it commits: when another writer
+ * changed a key it read in between, it reads again and decides again (with a
+ * short random backoff). What `change` throws ends the loop with nothing
+ * written. Returns what `change` returned in the attempt that committed.
+ */
+export async function transact<R>(store: Store, change: (tx: Transaction) => Promise<R>): Promise<R> {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const tx = new Transaction(store);
+    const result = await change(tx);
+    if (await tx.commit()) return result;
+    if (!(await tx.guardsHold())) throw new GuardFailedError();
+    await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 * attempt)));
+  }
+  throw new ContentionError(MAX_ATTEMPTS);
+}
