@@ -5,6 +5,11 @@
  * tick shares one fsync'd transaction — and a write's promise resolves only
  * after its commit, so an acknowledged write survives `kill -9` and power loss.
  * Watches are served in-process from the history table and the commit path.
+ *
+ * Long file: one class implementing the whole Store interface over SQLite; the
+ * parts that stand alone (schema, opening, watch streams, compaction, compare)
+ * are files of their own already, and what is left shares the prepared
+ * statements and the group-commit queue.
  */
 import { randomInt } from 'node:crypto';
 import type Database from 'better-sqlite3';
