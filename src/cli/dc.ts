@@ -11,7 +11,7 @@ import { renderGraph, type GraphFormat, type MachineStatus } from '../vdc/graph/
 import { DEFAULT_DATA_ROOT, DEFAULT_RUN_ROOT, runPaths } from '../vdc/run-dir.js';
 import { IP } from '../vdc/host/ip.js';
 import { parseDelay, parsePercent, parseRate, type Parsed } from '../vdc/units.js';
-import type { Netem, Topology } from '../vdc/spec.js';
+import type { Netem, Topology } from '../vdc/spec/index.js';
 import { type OutputFormat, outputOption, printJson, printTable } from './table.js';
 import { changeNetem } from '../vdc/impairments.js';
 import { askSupervisor } from '../vdc/supervisor/control.js';

@@ -4,7 +4,7 @@ import { tcBatch } from './host/ip.js';
 import type { Roots } from './lifecycle.js';
 import { netemChange, netemTarget } from './plan.js';
 import { readPlan, runPaths } from './run-dir.js';
-import type { Netem } from './spec.js';
+import type { Netem } from './spec/index.js';
 import { askSupervisor } from './supervisor/control.js';
 
 /** Applies or clears the impairment; returns "device in namespace" for the user. */

@@ -29,7 +29,7 @@ import {
   type DcState,
   type RunPaths,
 } from './run-dir.js';
-import type { Topology } from './spec.js';
+import type { Topology } from './spec/index.js';
 import { askSupervisor, ControlUnavailable } from './supervisor/control.js';
 import type { LiveStatus } from './supervisor/supervisor.js';
 
@@ -61,7 +61,7 @@ export async function readTopology(files: string[]): Promise<Topology> {
     }),
   );
   // The parser (zod, yaml) loads only when a topology is read: `down`, `status`, `exec` start faster.
-  const { parseTopology, TopologyError } = await import('./spec.js');
+  const { parseTopology, TopologyError } = await import('./spec/index.js');
   try {
     return parseTopology(sources);
   } catch (error) {

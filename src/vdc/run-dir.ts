@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BuildPlan } from './plan.js';
-import type { Topology } from './spec.js';
+import type { Topology } from './spec/index.js';
 
 export const DEFAULT_RUN_ROOT = process.env.YAGURA_DC_RUN_ROOT ?? '/run/yagura/dc';
 export const DEFAULT_DATA_ROOT = process.env.YAGURA_DC_DATA_ROOT ?? '/var/lib/yagura/dc';

@@ -14,7 +14,7 @@ import { createConnection } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
-import type { Netem } from '../spec.js';
+import type { Netem } from '../spec/index.js';
 import { IP, TC } from './ip.js';
 
 const execFileAsync = promisify(execFile);

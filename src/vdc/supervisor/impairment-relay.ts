@@ -9,7 +9,7 @@ import { markedEnvironment } from '../host/processes.js';
 import { dcNamespace } from '../names.js';
 import type { BuildPlan } from '../plan.js';
 import type { RunPaths } from '../run-dir.js';
-import type { Netem } from '../spec.js';
+import type { Netem } from '../spec/index.js';
 
 export class ImpairmentRelay {
   private relay?: Promise<NetemRelay>;

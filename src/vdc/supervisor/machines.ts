@@ -22,7 +22,7 @@ import { markedEnvironment } from '../host/processes.js';
 import { VirtualMachine } from '../host/vm.js';
 import { bmcAddress, type BmcAddress, type BuildPlan } from '../plan.js';
 import type { RunPaths } from '../run-dir.js';
-import type { Topology, VmNode } from '../spec.js';
+import type { Topology, VmNode } from '../spec/index.js';
 
 const execFileAsync = promisify(execFile);
 

@@ -11,7 +11,7 @@ import { basename, dirname, join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { mapLimited } from '../../lib/concurrency.js';
 import { readPlan, readState, runPaths, updateState, type RunPaths } from '../run-dir.js';
-import type { NetnsNode, NetworkNamespace, Topology } from '../spec.js';
+import type { NetnsNode, NetworkNamespace, Topology } from '../spec/index.js';
 import type { BuildPlan } from '../plan.js';
 import { App, expandCommand, runInitScripts, type AppStatus } from './apps.js';
 import { serveControl, type ControlRequest } from './control.js';
