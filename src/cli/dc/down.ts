@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { checkDcName } from '../../vdc/names.js';
 import { down, pickDc } from '../../vdc/lifecycle.js';
 import { requireRoot, rootsOf, type RootFlags } from './common.js';
+import { readDcEnvironment } from './environment.js';
 
 export function downVerb(): Command {
   return new Command('down')
@@ -12,7 +13,7 @@ export function downVerb(): Command {
     .action(async (name: string | undefined, flags: RootFlags & { purge?: boolean }) => {
       requireRoot();
       const dc = name ? checkDcName(name) : await pickDc(undefined, rootsOf(flags));
-      const result = await down(dc, { ...rootsOf(flags), purge: flags.purge ?? false });
+      const result = await down(dc, { ...rootsOf(flags), tools: readDcEnvironment().tools, purge: flags.purge ?? false });
       if (!result.existed) process.stderr.write(`data center "${dc}" is not running: nothing to remove\n`);
       else
         process.stderr.write(

@@ -4,8 +4,8 @@ import { Command } from 'commander';
 import { UserError } from '../../lib/errors.js';
 import { memberNamespace } from '../../vdc/names.js';
 import { pickDc, status } from '../../vdc/lifecycle.js';
-import { IP } from '../../vdc/host/ip.js';
 import { dcOption, rootsOf, type RootFlags } from './common.js';
+import { readDcEnvironment } from './environment.js';
 
 export function execVerb(): Command {
   return new Command('exec')
@@ -21,7 +21,9 @@ export function execVerb(): Command {
         throw new UserError(`${node} is a VM: it has no namespace to enter; use \`yagura dc console ${node}\``);
       if (!s.plan.members.some((m) => m.member === node))
         throw new UserError(`no router or netns node "${node}" in data center "${dc}"`);
-      const child = spawn(IP, ['netns', 'exec', memberNamespace(dc, node), ...command], { stdio: 'inherit' });
+      const child = spawn(readDcEnvironment().tools.ip, ['netns', 'exec', memberNamespace(dc, node), ...command], {
+        stdio: 'inherit',
+      });
       const code = await new Promise<number>((resolve) => {
         child.once('error', (error) => {
           process.stderr.write(`yagura: ${error.message}\n`);

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { pickDc } from '../../vdc/lifecycle.js';
 import { forwardPort, runForwardAgent } from '../../vdc/forward.js';
 import { dcOption, port, rootsOf, selfEntry, type RootFlags } from './common.js';
+import { readDcEnvironment } from './environment.js';
 
 export function forwardVerb(): Command {
   return new Command('forward')
@@ -18,6 +19,7 @@ export function forwardVerb(): Command {
         localPort,
         target,
         entry: selfEntry(),
+        tools: readDcEnvironment().tools,
         log: (line) => process.stderr.write(`${line}\n`),
       });
     });

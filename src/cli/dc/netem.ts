@@ -7,6 +7,7 @@ import { parseDelay, parsePercent, parseRate } from '../../vdc/units.js';
 import type { Netem } from '../../vdc/spec/index.js';
 import { changeNetem } from '../../vdc/impairments.js';
 import { dcOption, rootsOf, unit, type RootFlags } from './common.js';
+import { readDcEnvironment } from './environment.js';
 
 export function netemVerb(): Command {
   return new Command('netem')
@@ -35,7 +36,14 @@ export function netemVerb(): Command {
         if (flags.clear && !empty) throw new UserError('--clear cannot be combined with --delay, --jitter, --loss or --rate', 2);
         if (!flags.clear && empty) throw new UserError('say what to change: --delay, --jitter, --loss, --rate, or --clear', 2);
         const dc = await pickDc(flags.dc, rootsOf(flags));
-        const where = await changeNetem(dc, rootsOf(flags), node, iface, flags.clear ? 'clear' : netem);
+        const where = await changeNetem(
+          dc,
+          rootsOf(flags),
+          node,
+          iface,
+          flags.clear ? 'clear' : netem,
+          readDcEnvironment().tools,
+        );
         process.stdout.write(`${node} ${iface}: ${flags.clear ? 'impairments cleared' : describeNetem(netem)} (${where})\n`);
       },
     );

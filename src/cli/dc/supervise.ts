@@ -1,5 +1,6 @@
 /** (internal) `yagura dc supervise`: the DC's supervisor process, which `dc up` starts inside the DC's namespace. */
 import { Command } from 'commander';
+import { readDcEnvironment } from './environment.js';
 
 export function superviseVerb(): Command {
   return new Command('supervise')
@@ -7,6 +8,8 @@ export function superviseVerb(): Command {
     .argument('<run-dir>')
     .action(async (runDir: string) => {
       const { runSupervisor } = await import('../../vdc/supervisor/supervisor.js');
-      await runSupervisor(runDir);
+      // The supervisor's environment is `dc up`'s (plus its mark): it reads the same YAGURA_* variables here.
+      const { tools, accel, bmcPorts } = readDcEnvironment();
+      await runSupervisor(runDir, { tools, ...(accel ? { accel } : {}), bmcPorts });
     });
 }

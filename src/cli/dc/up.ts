@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { checkDcName, dcNameFromFile } from '../../vdc/names.js';
 import { down, up } from '../../vdc/lifecycle.js';
 import { requireRoot, rootsOf, selfEntry, type RootFlags } from './common.js';
+import { readDcEnvironment } from './environment.js';
 
 export function upVerb(): Command {
   return new Command('up')
@@ -18,13 +19,22 @@ the previous run crashed (e.g. was SIGKILLed), its leftovers are removed first.`
     )
     .action(async (files: string[], flags: RootFlags & { name?: string; foreground?: boolean }) => {
       requireRoot();
+      const { tools, uplinkNamespace } = readDcEnvironment();
       const dc = checkDcName(flags.name ?? dcNameFromFile(files[0]!));
       const started = Date.now();
       const progress = (message: string): void => {
         if (message !== '') process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${message}\n`);
       };
       progress(`building data center "${dc}"`);
-      const { paths, supervisorPid } = await up({ ...rootsOf(flags), files, dc, entry: selfEntry(), progress });
+      const { paths, supervisorPid } = await up({
+        ...rootsOf(flags),
+        files,
+        dc,
+        entry: selfEntry(),
+        tools,
+        ...(uplinkNamespace ? { uplinkNamespace } : {}),
+        progress,
+      });
       progress(`data center "${dc}" is up: \`yagura dc status ${dc}\`, \`yagura dc down ${dc}\``);
       if (!flags.foreground) return;
       progress('staying in the foreground: Ctrl-C removes it');
@@ -45,7 +55,7 @@ the previous run crashed (e.g. was SIGKILLed), its leftovers are removed first.`
       });
       clearInterval(watch);
       progress(`removing data center "${dc}"`);
-      await down(dc, rootsOf(flags));
+      await down(dc, { ...rootsOf(flags), tools });
       progress('removed');
     });
 }
