@@ -19,7 +19,7 @@ import {
   formatBytes,
   openLocalFile,
   readWhole,
-} from './client.js';
+} from './client/index.js';
 import { shortDate } from './images.js';
 import { type OutputFormat, outputOption, printJson, printKeyValues, printTable } from './table.js';
 import { mapLimited } from '../lib/concurrency.js';

@@ -4,7 +4,7 @@
  * they share this file.
  */
 import { Command } from 'commander';
-import { type ServerFlags, ServerClient, commandGroup } from './client.js';
+import { type ServerFlags, ServerClient, commandGroup } from './client/index.js';
 import { readJsonFile } from './input.js';
 import { type OutputFormat, outputOption, printJson, printKeyValues } from './table.js';
 

@@ -1,6 +1,6 @@
 /** `yagura crypts delete`: forget the escrowed disk-encryption keys of a retiring machine. */
 import { Command } from 'commander';
-import { ApiError, type ServerFlags, ServerClient, commandGroup } from './client.js';
+import { ApiError, type ServerFlags, ServerClient, commandGroup } from './client/index.js';
 
 export function cryptsCommand(): Command {
   return commandGroup('crypts', 'manage the disk-encryption keys the machines escrow on the server', [deleteVerb()]);

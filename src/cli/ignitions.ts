@@ -5,7 +5,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { UserError } from '../lib/errors.js';
-import { ApiError, type ServerFlags, ServerClient, commandGroup } from './client.js';
+import { ApiError, type ServerFlags, ServerClient, commandGroup } from './client/index.js';
 import { shortDate } from './images.js';
 import { readJsonFile } from './input.js';
 import { type OutputFormat, outputOption, printJson, printKeyValues, printTable } from './table.js';

@@ -7,7 +7,15 @@
 import { Command } from 'commander';
 import { IMAGE_OS, type ImageEntry } from '../boot/image-model.js';
 import { TAR_END, tarHeader, tarPadding, tarSize } from '../boot/tar.js';
-import { type LocalFile, type ServerFlags, ServerClient, commandGroup, formatBytes, openLocalFile, readWhole } from './client.js';
+import {
+  type LocalFile,
+  type ServerFlags,
+  ServerClient,
+  commandGroup,
+  formatBytes,
+  openLocalFile,
+  readWhole,
+} from './client/index.js';
 import { type OutputFormat, outputOption, printJson, printTable } from './table.js';
 
 /** An index entry as GET /api/v1/images/coreos lists it. */

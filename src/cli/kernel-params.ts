@@ -4,7 +4,7 @@
  */
 import { Command } from 'commander';
 import { IMAGE_OS } from '../boot/image-model.js';
-import { type ServerFlags, ServerClient, commandGroup } from './client.js';
+import { type ServerFlags, ServerClient, commandGroup } from './client/index.js';
 import { type OutputFormat, outputOption, printJson } from './table.js';
 
 const PATH = `/api/v1/kernel_params/${IMAGE_OS}`;

@@ -1,7 +1,7 @@
 /** `yagura logs`: the audit log of a running Yagura server — who changed what, when, in revision order. */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { AuditRecord } from '../inventory/audit.js';
-import { type ServerFlags, ServerClient, parseJson, serverCommand } from './client.js';
+import { type ServerFlags, ServerClient, parseJson, serverCommand } from './client/index.js';
 import { type OutputFormat, outputOption, printTable } from './table.js';
 
 interface LogFlags extends ServerFlags {

@@ -2,7 +2,7 @@
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { MACHINE_STATES, type Machine } from '../inventory/model.js';
 import { UserError } from '../lib/errors.js';
-import { type ServerFlags, ServerClient, commandGroup } from './client.js';
+import { type ServerFlags, ServerClient, commandGroup } from './client/index.js';
 import { readJsonFile } from './input.js';
 import { type OutputFormat, outputOption, printJson, printTable } from './table.js';
 

@@ -22,7 +22,7 @@ const GROUPS: Record<string, () => Promise<Command[]>> = {
   ignitions: async () => [(await import('./ignitions.js')).ignitionsCommand()],
   'kernel-params': async () => [(await import('./kernel-params.js')).kernelParamsCommand()],
   token: async () => [(await import('./token.js')).tokenCommand()],
-  dc: async () => [(await import('./dc.js')).dcCommand()],
+  dc: async () => [(await import('./dc/index.js')).dcCommand()],
 };
 
 const program = new Command('yagura')

@@ -11,8 +11,8 @@ import { rm } from 'node:fs/promises';
 import { createConnection, createServer, isIP, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { UserError } from '../lib/errors.js';
-import { IP } from './host/ip.js';
 import { markedEnvironment } from './host/processes.js';
+import type { HostTools } from './host/tools.js';
 import type { Roots } from './lifecycle.js';
 import { dcNamespace, memberNamespace } from './names.js';
 import { readPlan, runPaths } from './run-dir.js';
@@ -23,6 +23,7 @@ export interface ForwardOptions {
   localPort: number;
   target: string;
   entry: string[];
+  tools: HostTools;
   log: (line: string) => void;
 }
 
@@ -52,7 +53,7 @@ export async function forwardPort(options: ForwardOptions): Promise<void> {
   const socketPath = join(paths.runDir, `forward-${options.localPort}.sock`);
   await rm(socketPath, { force: true });
   const agent = spawn(
-    IP,
+    options.tools.ip,
     ['netns', 'exec', target.namespace, ...options.entry, 'dc', 'forward-agent', socketPath, target.host, String(target.port)],
     {
       stdio: ['pipe', 'inherit', 'inherit'],

@@ -1,10 +1,11 @@
 /** `dc netem` at runtime: find where an interface's impairment lives (plan.ts) and change it with tc. */
 import { UserError } from '../lib/errors.js';
 import { tcBatch } from './host/ip.js';
+import type { HostTools } from './host/tools.js';
 import type { Roots } from './lifecycle.js';
 import { netemChange, netemTarget } from './plan.js';
 import { readPlan, runPaths } from './run-dir.js';
-import type { Netem } from './spec.js';
+import type { Netem } from './spec/index.js';
 import { askSupervisor } from './supervisor/control.js';
 
 /** Applies or clears the impairment; returns "device in namespace" for the user. */
@@ -14,6 +15,7 @@ export async function changeNetem(
   member: string,
   iface: string,
   netem: Netem | 'clear',
+  tools: HostTools,
 ): Promise<string> {
   const { plan } = await readPlan(runPaths(roots.runRoot, dc)).catch(() => {
     throw new UserError(`no data center named "${dc}" is running`);
@@ -33,7 +35,7 @@ export async function changeNetem(
   }
   const command = netemChange(target.device, netem)!;
   try {
-    await tcBatch([command], { namespace: target.namespace });
+    await tcBatch(tools, [command], { namespace: target.namespace });
   } catch (error) {
     // Clearing an interface that has no impairment is not a failure.
     if (!(netem === 'clear' && /No such file|Cannot delete qdisc with handle of zero/i.test((error as Error).message)))

@@ -2,7 +2,7 @@
  * `dc up`, `dc down` and `dc status` on the host: parse, plan, build the
  * namespaces and links, start the supervisor inside the DC's namespace and
  * follow its log until every node and app has started; tear down on failure.
- * The printing is the CLI's (src/cli/dc.ts); this module reports progress
+ * The printing is the CLI's (src/cli/dc/); this module reports progress
  * through a callback and throws UserError for what the user must fix.
  */
 import { spawn } from 'node:child_process';
@@ -11,10 +11,11 @@ import { readFile, rm, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { UserError } from '../lib/errors.js';
 import { buildNamespacesAndLinks, configureMembers, type BuildProgress } from './host/build.js';
-import { IP, listNamespaces } from './host/ip.js';
+import { listNamespaces } from './host/ip.js';
 import { kernelHasNetem } from './host/netem-relay.js';
 import { markedEnvironment } from './host/processes.js';
 import { teardown } from './host/teardown.js';
+import type { HostTools } from './host/tools.js';
 import { belongsToDc, dcNamespace } from './names.js';
 import { planBuild, type BuildPlan } from './plan.js';
 import {
@@ -29,7 +30,7 @@ import {
   type DcState,
   type RunPaths,
 } from './run-dir.js';
-import type { Topology } from './spec.js';
+import type { Topology } from './spec/index.js';
 import { askSupervisor, ControlUnavailable } from './supervisor/control.js';
 import type { LiveStatus } from './supervisor/supervisor.js';
 
@@ -43,6 +44,10 @@ export interface UpOptions extends Roots {
   dc: string;
   /** How the supervisor is started: the node binary and the arguments before `dc supervise`. */
   entry: string[];
+  /** The host programs (YAGURA_IP, YAGURA_TC, YAGURA_NFT, YAGURA_PYTHON), read by the CLI. */
+  tools: HostTools;
+  /** Where a NATed external network's uplink goes instead of the host's namespace (YAGURA_DC_UPLINK_NETNS). */
+  uplinkNamespace?: string;
   progress: (message: string) => void;
   /** Lines the supervisor logs after "ready" while the caller keeps following (foreground). */
   timeoutMs?: number;
@@ -61,7 +66,7 @@ export async function readTopology(files: string[]): Promise<Topology> {
     }),
   );
   // The parser (zod, yaml) loads only when a topology is read: `down`, `status`, `exec` start faster.
-  const { parseTopology, TopologyError } = await import('./spec.js');
+  const { parseTopology, TopologyError } = await import('./spec/index.js');
   try {
     return parseTopology(sources);
   } catch (error) {
@@ -74,10 +79,10 @@ export async function readTopology(files: string[]): Promise<Topology> {
 export async function up(options: UpOptions): Promise<{ paths: RunPaths; supervisorPid: number; plan: BuildPlan }> {
   const topology = await readTopology(options.files);
   const paths = runPaths(options.runRoot, options.dc);
-  await refuseOrClean(options.dc, paths, options.progress);
+  await refuseOrClean(options.dc, paths, options.tools, options.progress);
   const plan = planBuild(options.dc, topology, {
-    impairments: (await kernelHasNetem()) ? 'tc' : 'relay',
-    ...(process.env.YAGURA_DC_UPLINK_NETNS ? { uplinkNamespace: process.env.YAGURA_DC_UPLINK_NETNS } : {}),
+    impairments: (await kernelHasNetem(options.tools)) ? 'tc' : 'relay',
+    ...(options.uplinkNamespace ? { uplinkNamespace: options.uplinkNamespace } : {}),
   });
   await createRunDir(paths);
   const state: DcState = {
@@ -102,11 +107,11 @@ export async function up(options: UpOptions): Promise<{ paths: RunPaths; supervi
     return value;
   };
   const start = async (): Promise<number> => {
-    step(await buildNamespacesAndLinks(plan, buildProgress));
+    step(await buildNamespacesAndLinks(plan, options.tools, buildProgress));
     // The supervisor (a Node process) starts while the members are configured; it waits for phase "starting".
-    const supervisorPid = startSupervisor(options.dc, paths, options.entry);
+    const supervisorPid = startSupervisor(options.dc, paths, options.entry, options.tools);
     await updateState(paths, { supervisorPid });
-    step(await configureMembers(plan, (name, done, total) => step(buildProgress(name, done, total))));
+    step(await configureMembers(plan, options.tools, (name, done, total) => step(buildProgress(name, done, total))));
     await updateState(paths, { phase: 'starting', supervisorPid });
     await followUntilReady(paths, supervisorPid, options.progress, options.timeoutMs ?? 15 * 60_000);
     return supervisorPid;
@@ -129,7 +134,7 @@ export async function up(options: UpOptions): Promise<{ paths: RunPaths; supervi
     options.progress(
       `${error instanceof UserError && error.exitCode === 130 ? 'interrupted' : 'start failed'}; removing what was created`,
     );
-    await teardown(options.dc, paths);
+    await teardown(options.dc, paths, options.tools);
     throw error instanceof UserError ? error : new UserError((error as Error).message);
   } finally {
     process.removeListener('SIGINT', onSignal!).removeListener('SIGTERM', onSignal!);
@@ -137,7 +142,7 @@ export async function up(options: UpOptions): Promise<{ paths: RunPaths; supervi
 }
 
 /** A DC that is running is refused; leftovers of one that crashed are removed first. */
-async function refuseOrClean(dc: string, paths: RunPaths, progress: (message: string) => void): Promise<void> {
+async function refuseOrClean(dc: string, paths: RunPaths, tools: HostTools, progress: (message: string) => void): Promise<void> {
   const state = await readState(paths);
   if (state && (await supervisorAlive(paths))) {
     throw new UserError(
@@ -147,14 +152,14 @@ async function refuseOrClean(dc: string, paths: RunPaths, progress: (message: st
   const leftovers = (await listNamespaces()).filter((namespace) => belongsToDc(dc, namespace));
   if (state || leftovers.length > 0) {
     progress(`removing the leftovers of a previous run of "${dc}" that did not stop cleanly`);
-    await teardown(dc, paths);
+    await teardown(dc, paths, tools);
   }
 }
 
-function startSupervisor(dc: string, paths: RunPaths, entry: string[]): number {
+function startSupervisor(dc: string, paths: RunPaths, entry: string[], tools: HostTools): number {
   const log = openSync(paths.supervisorLog, 'a');
   try {
-    const child = spawn(IP, ['netns', 'exec', dcNamespace(dc), ...entry, 'dc', 'supervise', paths.runDir], {
+    const child = spawn(tools.ip, ['netns', 'exec', dcNamespace(dc), ...entry, 'dc', 'supervise', paths.runDir], {
       detached: true,
       stdio: ['ignore', log, log],
       env: markedEnvironment(paths.runDir),
@@ -215,7 +220,10 @@ export interface DownResult {
 }
 
 /** Stops the DC and removes every trace on the host (the data dir too with purge). Idempotent. */
-export async function down(dc: string, roots: Roots & { purge?: boolean; graceMs?: number }): Promise<DownResult> {
+export async function down(
+  dc: string,
+  roots: Roots & { tools: HostTools; purge?: boolean; graceMs?: number },
+): Promise<DownResult> {
   const paths = runPaths(roots.runRoot, dc);
   const state = await readState(paths).catch(() => undefined);
   const leftovers = (await listNamespaces()).filter((namespace) => belongsToDc(dc, namespace));
@@ -233,7 +241,7 @@ export async function down(dc: string, roots: Roots & { purge?: boolean; graceMs
   } catch {
     // Not running (crashed or never started): teardown kills whatever is left.
   }
-  const result = await teardown(dc, paths, { graceMs: roots.graceMs ?? 5000 });
+  const result = await teardown(dc, paths, roots.tools, { graceMs: roots.graceMs ?? 5000 });
   const purged = roots.purge ? await purge(state?.dataDir ?? resolve(roots.dataRoot, dc)) : undefined;
   return { existed: true, ...result, ...(purged ? { purged } : {}) };
 }

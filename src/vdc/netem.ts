@@ -2,7 +2,7 @@
  * tc netem arguments for a link impairment (delay, jitter, loss, rate). Pure:
  * the same words go into the build plan and into `yagura dc netem`.
  */
-import type { Netem } from './spec.js';
+import type { Netem } from './spec/index.js';
 
 /** `netem delay 5ms 1ms loss 0.1% rate 100000kbit`, or undefined when nothing is impaired. */
 export function netemArguments(netem: Netem): string[] | undefined {

@@ -15,7 +15,7 @@ import { networkContains, parseInterfaceAddress } from './addresses.js';
 import { clearNetemCommand, netemCommand } from './netem.js';
 import { planUplink, type UplinkPlan } from './uplink.js';
 import { dcNamespace, interfaceName, memberNamespace } from './names.js';
-import type { Interface, Netem, NetworkNamespace, NetnsNode, Topology, VmNode } from './spec.js';
+import type { Interface, Netem, NetworkNamespace, NetnsNode, Topology, VmNode } from './spec/index.js';
 
 export interface NamespaceSetup {
   /** The namespace's name in /run/netns. */

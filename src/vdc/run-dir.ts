@@ -9,10 +9,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BuildPlan } from './plan.js';
-import type { Topology } from './spec.js';
+import type { Topology } from './spec/index.js';
 
-export const DEFAULT_RUN_ROOT = process.env.YAGURA_DC_RUN_ROOT ?? '/run/yagura/dc';
-export const DEFAULT_DATA_ROOT = process.env.YAGURA_DC_DATA_ROOT ?? '/var/lib/yagura/dc';
+/** Defaults of `dc --run-root` and `--data-root` (whose environment variables, YAGURA_DC_RUN_ROOT and YAGURA_DC_DATA_ROOT, the CLI reads). */
+export const DEFAULT_RUN_ROOT = '/run/yagura/dc';
+export const DEFAULT_DATA_ROOT = '/var/lib/yagura/dc';
 
 export type Phase = 'building' | 'starting' | 'running' | 'stopping' | 'failed';
 

@@ -11,7 +11,7 @@
  * Pure: the commands; host/build.ts and host/teardown.ts run them.
  */
 import { createHash } from 'node:crypto';
-import type { Topology } from './spec.js';
+import type { Topology } from './spec/index.js';
 
 export const DC_UPLINK = 'yg-uplink';
 const BASE = (100 << 24) | (127 << 16); // 100.127.0.0/16: shared address space (RFC 6598), unlikely on a lab host

@@ -17,7 +17,7 @@ import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { spawn } from 'node:child_process';
-import { IP } from '../../src/vdc/host/ip.js';
+import { DEFAULT_IP as IP } from '../../src/vdc/host/tools.js';
 import {
   kernelHasNetem,
   netemRelayClient,

@@ -15,7 +15,7 @@ import { attachConsole } from '../../src/vdc/host/console.js';
 import { findExecutable } from '../../src/vdc/host/executables.js';
 import { ImageCache } from '../../src/vdc/host/images.js';
 import { VirtualMachine, type PowerChange } from '../../src/vdc/host/vm.js';
-import { parseTopology, type VmNode } from '../../src/vdc/spec.js';
+import { parseTopology, type VmNode } from '../../src/vdc/spec/index.js';
 import { registerCleanup } from '../helpers/netns.js';
 import { qemuAccel } from '../helpers/qemu.js';
 import { tempDir } from '../helpers/temp.js';

@@ -16,7 +16,7 @@ import { gzipSync } from 'node:zlib';
 import { UserError } from '../../src/lib/errors.js';
 import { ImageCache, type ImageProgress } from '../../src/vdc/host/images.js';
 import { prepareVolumes } from '../../src/vdc/host/volumes.js';
-import { parseTopology, type Topology, type VmNode } from '../../src/vdc/spec.js';
+import { parseTopology, type Topology, type VmNode } from '../../src/vdc/spec/index.js';
 import { tempDir } from '../helpers/temp.js';
 
 let dir: { path: string; remove: () => void };

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { renderGraph, type GraphFormat, type MachineStatus } from '../../src/vdc/graph/index.js';
 import { layoutGraph, MAX_COLUMNS, type Rect } from '../../src/vdc/graph/layout.js';
 import { graphModel } from '../../src/vdc/graph/model.js';
-import { parseTopology, type Topology } from '../../src/vdc/spec.js';
+import { parseTopology, type Topology } from '../../src/vdc/spec/index.js';
 
 const FIXTURES = 'test/fixtures/vdc';
 const fixture = (name: string) => ({ path: `${FIXTURES}/${name}`, text: readFileSync(`${FIXTURES}/${name}`, 'utf8') });

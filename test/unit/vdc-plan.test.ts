@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { belongsToDc, dcNameFromFile, dcNameProblem, dcOfNamespace, memberNamespace } from '../../src/vdc/names.js';
 import { describeNetem, netemArguments } from '../../src/vdc/netem.js';
 import { netemChange, netemTarget, planBuild } from '../../src/vdc/plan.js';
-import { parseTopology } from '../../src/vdc/spec.js';
+import { parseTopology } from '../../src/vdc/spec/index.js';
 import { expandCommand } from '../../src/vdc/supervisor/apps.js';
 
 const BGP = 'test/fixtures/vdc/bgp/dc.yml';

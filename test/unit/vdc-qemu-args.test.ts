@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { UserError } from '../../src/lib/errors.js';
 import { macAddress, nodePaths, qemuArgs, type AttachedVolume, type QemuArgsInput } from '../../src/vdc/host/qemu-args.js';
-import { parseTopology, type VmNode } from '../../src/vdc/spec.js';
+import { parseTopology, type VmNode } from '../../src/vdc/spec/index.js';
 
 const RUN = '/run/yagura/dc/dc1/vm';
 const DATA = '/var/lib/yagura/dc/dc1';

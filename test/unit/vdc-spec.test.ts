@@ -5,7 +5,14 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { UserError } from '../../src/lib/errors.js';
 import { networkContains, parseInterfaceAddress, type InterfaceAddress } from '../../src/vdc/addresses.js';
-import { defaultSerial, formatProblem, parseTopology, TopologyError, type Topology, type VmNode } from '../../src/vdc/spec.js';
+import {
+  defaultSerial,
+  formatProblem,
+  parseTopology,
+  TopologyError,
+  type Topology,
+  type VmNode,
+} from '../../src/vdc/spec/index.js';
 import { parseDelay, parsePercent, parseRate, parseSize } from '../../src/vdc/units.js';
 
 const FIXTURES = 'test/fixtures/vdc';

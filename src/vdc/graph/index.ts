@@ -3,7 +3,7 @@
  * (for Markdown), Graphviz dot, or a self-contained HTML page with an SVG bus
  * diagram. Every format draws the same model (model.ts). Pure: returns text.
  */
-import type { Topology } from '../spec.js';
+import type { Topology } from '../spec/index.js';
 import { renderDot } from './dot.js';
 import { renderHtml } from './html.js';
 import { renderMermaid } from './mermaid.js';

@@ -7,7 +7,7 @@
  *
  * Pure: no I/O.
  */
-import type { Netem, NetworkType, Topology } from '../spec.js';
+import type { Netem, NetworkType, Topology } from '../spec/index.js';
 
 export interface GraphModel {
   title: string;

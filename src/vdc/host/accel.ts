@@ -1,9 +1,8 @@
-/** KVM when the host really can (a /dev/kvm and a CPU with VMX/SVM), else TCG; YAGURA_QEMU_ACCEL overrides. */
+/** KVM when the host really can (a /dev/kvm and a CPU with VMX/SVM), else TCG; `forced` (the CLI's YAGURA_QEMU_ACCEL) overrides. */
 import { existsSync, readFileSync } from 'node:fs';
 import type { Accel } from './qemu-args.js';
 
-export function detectAccel(): Accel {
-  const forced = process.env.YAGURA_QEMU_ACCEL;
+export function detectAccel(forced?: Accel): Accel {
   if (forced === 'kvm' || forced === 'tcg') return forced;
   if (!existsSync('/dev/kvm')) return 'tcg';
   try {

@@ -6,6 +6,7 @@
 import { mapLimited } from '../../lib/concurrency.js';
 import type { BuildPlan } from '../plan.js';
 import { ipBatch, nftScript, setSysctls, tcBatch } from './ip.js';
+import type { HostTools } from './tools.js';
 
 /** Member namespaces configured at once: each is a short `ip` process, so a few overlap well on a small host. */
 const PARALLEL_MEMBERS = 8;
@@ -15,33 +16,40 @@ export interface BuildProgress {
 }
 
 /** Every namespace, then the DC namespace's bridges, veths (peers in their namespaces) and taps. */
-export async function buildNamespacesAndLinks(plan: BuildPlan, progress: BuildProgress = () => {}): Promise<void> {
+export async function buildNamespacesAndLinks(
+  plan: BuildPlan,
+  tools: HostTools,
+  progress: BuildProgress = () => {},
+): Promise<void> {
   progress('namespaces', 0, plan.namespaces.length);
-  await ipBatch(plan.namespaces.map((namespace) => `netns add ${namespace}`));
+  await ipBatch(
+    tools,
+    plan.namespaces.map((namespace) => `netns add ${namespace}`),
+  );
   progress('namespaces', plan.namespaces.length, plan.namespaces.length);
   progress('links', 0, 1);
   const dc = plan.namespaces[0]!;
   const uplink = plan.uplink;
-  if (uplink) await ipBatch(uplink.uplinkIpCommands, uplink.namespace ? { namespace: uplink.namespace } : {});
-  await ipBatch([...plan.dcIpCommands, ...(uplink?.dcIpCommands ?? [])], { namespace: dc });
-  await tcBatch(plan.dcTcCommands, { namespace: dc });
+  if (uplink) await ipBatch(tools, uplink.uplinkIpCommands, uplink.namespace ? { namespace: uplink.namespace } : {});
+  await ipBatch(tools, [...plan.dcIpCommands, ...(uplink?.dcIpCommands ?? [])], { namespace: dc });
+  await tcBatch(tools, plan.dcTcCommands, { namespace: dc });
   if (uplink) {
-    await setSysctls(dc, uplink.sysctls);
-    await nftScript(dc, uplink.dcNft);
-    await setSysctls(uplink.namespace, uplink.sysctls);
-    await nftScript(uplink.namespace, uplink.uplinkNft);
+    await setSysctls(tools, dc, uplink.sysctls);
+    await nftScript(tools, dc, uplink.dcNft);
+    await setSysctls(tools, uplink.namespace, uplink.sysctls);
+    await nftScript(tools, uplink.namespace, uplink.uplinkNft);
   }
   progress('links', 1, 1);
 }
 
 /** Inside each member namespace: loopback, addresses, links up, impairments, sysctls. */
-export async function configureMembers(plan: BuildPlan, progress: BuildProgress = () => {}): Promise<void> {
+export async function configureMembers(plan: BuildPlan, tools: HostTools, progress: BuildProgress = () => {}): Promise<void> {
   const total = plan.members.length;
   let done = 0;
   await mapLimited(plan.members, PARALLEL_MEMBERS, async (member) => {
-    await ipBatch(member.ipCommands, { namespace: member.namespace });
-    await tcBatch(member.tcCommands, { namespace: member.namespace });
-    await setSysctls(member.namespace, member.sysctls);
+    await ipBatch(tools, member.ipCommands, { namespace: member.namespace });
+    await tcBatch(tools, member.tcCommands, { namespace: member.namespace });
+    await setSysctls(tools, member.namespace, member.sysctls);
     progress('addresses', ++done, total);
   });
 }

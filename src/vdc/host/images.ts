@@ -23,7 +23,7 @@ import { Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { UserError } from '../../lib/errors.js';
-import type { Image } from '../spec.js';
+import type { Image } from '../spec/index.js';
 
 export interface ImageProgress {
   image: string;

@@ -5,9 +5,8 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
+import type { HostTools } from './tools.js';
 
-export const IP = process.env.YAGURA_IP ?? '/usr/sbin/ip';
-export const TC = process.env.YAGURA_TC ?? '/usr/sbin/tc';
 export const NETNS_DIR = '/run/netns';
 
 export class BatchError extends Error {
@@ -21,13 +20,13 @@ export interface BatchOptions {
 }
 
 /** Runs the lines with `ip -batch -`; a failure names the failing line. */
-export function ipBatch(lines: readonly string[], options: BatchOptions = {}): Promise<void> {
-  return batch(IP, lines, options);
+export function ipBatch(tools: HostTools, lines: readonly string[], options: BatchOptions = {}): Promise<void> {
+  return batch(tools.ip, lines, options);
 }
 
 /** Runs the lines with `tc -batch -`. */
-export function tcBatch(lines: readonly string[], options: BatchOptions = {}): Promise<void> {
-  return batch(TC, lines, options);
+export function tcBatch(tools: HostTools, lines: readonly string[], options: BatchOptions = {}): Promise<void> {
+  return batch(tools.tc, lines, options);
 }
 
 async function batch(tool: string, lines: readonly string[], options: BatchOptions): Promise<void> {
@@ -67,25 +66,38 @@ export async function listNamespaces(): Promise<string[]> {
 }
 
 /** Sets sysctls inside a namespace (undefined: the host's own), with one `sysctl` process. */
-export async function setSysctls(namespace: string | undefined, settings: readonly [string, string][]): Promise<void> {
+export async function setSysctls(
+  tools: HostTools,
+  namespace: string | undefined,
+  settings: readonly [string, string][],
+): Promise<void> {
   if (settings.length === 0) return;
-  await inNamespace(namespace, 'sysctl', ['-q', '-w', ...settings.map(([key, value]) => `${key}=${value}`)]);
+  await inNamespace(tools, namespace, 'sysctl', ['-q', '-w', ...settings.map(([key, value]) => `${key}=${value}`)]);
 }
 
-export const NFT = process.env.YAGURA_NFT ?? '/usr/sbin/nft';
-
 /** Loads an nft script inside a namespace (undefined: the host's own). */
-export async function nftScript(namespace: string | undefined, script: string): Promise<void> {
-  await inNamespace(namespace, NFT, ['-f', '-'], script);
+export async function nftScript(tools: HostTools, namespace: string | undefined, script: string): Promise<void> {
+  await inNamespace(tools, namespace, tools.nft, ['-f', '-'], script);
 }
 
 /** Deletes an nft table if it exists. */
-export async function nftDeleteTable(namespace: string | undefined, family: string, table: string): Promise<void> {
-  await inNamespace(namespace, NFT, ['delete', 'table', family, table]).catch(() => {});
+export async function nftDeleteTable(
+  tools: HostTools,
+  namespace: string | undefined,
+  family: string,
+  table: string,
+): Promise<void> {
+  await inNamespace(tools, namespace, tools.nft, ['delete', 'table', family, table]).catch(() => {});
 }
 
-async function inNamespace(namespace: string | undefined, command: string, args: string[], input?: string): Promise<void> {
-  const [file, argv] = namespace ? [IP, ['netns', 'exec', namespace, command, ...args]] : [command, args];
+async function inNamespace(
+  tools: HostTools,
+  namespace: string | undefined,
+  command: string,
+  args: string[],
+  input?: string,
+): Promise<void> {
+  const [file, argv] = namespace ? [tools.ip, ['netns', 'exec', namespace, command, ...args]] : [command, args];
   try {
     await new Promise<void>((resolve, reject) => {
       const child = execFile(file, argv, (error, _stdout, stderr) =>

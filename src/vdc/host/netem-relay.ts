@@ -14,14 +14,13 @@ import { createConnection } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
-import type { Netem } from '../spec.js';
-import { IP, TC } from './ip.js';
+import type { Netem } from '../spec/index.js';
+import { DEFAULT_HOST_TOOLS, type HostTools } from './tools.js';
 
 const execFileAsync = promisify(execFile);
 
 /** src/vdc/host and dist/vdc/host are both three levels below the repository root, where libexec/ is. */
 export const NETEM_RELAY_SCRIPT = fileURLToPath(new URL('../../../libexec/yagura-netem-relay.py', import.meta.url));
-const PYTHON = process.env.YAGURA_PYTHON ?? 'python3';
 
 /** What the relay counts per link. */
 export interface RelayCounters {
@@ -82,6 +81,8 @@ export interface NetemRelayOptions {
   log?: RelayLogger;
   /** The relay's environment (the supervisor marks its processes here); default process.env. */
   env?: NodeJS.ProcessEnv;
+  /** ip (to enter the namespace) and python (to run the relay); default DEFAULT_HOST_TOOLS. */
+  tools?: HostTools;
   startTimeoutMs?: number;
 }
 
@@ -95,10 +96,15 @@ export class NetemRelayError extends Error {
  * exits when we go away, even by SIGKILL.
  */
 export async function startNetemRelay(options: NetemRelayOptions): Promise<NetemRelay> {
-  const child = spawn(IP, ['netns', 'exec', options.namespace, PYTHON, NETEM_RELAY_SCRIPT, '--control', options.controlSocket], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-    env: options.env ?? process.env,
-  });
+  const tools = options.tools ?? DEFAULT_HOST_TOOLS;
+  const child = spawn(
+    tools.ip,
+    ['netns', 'exec', options.namespace, tools.python, NETEM_RELAY_SCRIPT, '--control', options.controlSocket],
+    {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: options.env ?? process.env,
+    },
+  );
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
   let stderrTail = '';
   forwardLogLines(child, options.log, (line) => (stderrTail = (stderrTail + line + '\n').slice(-4096)));
@@ -243,8 +249,8 @@ let netemKnown: Promise<boolean> | undefined;
  * kernel exposes its config, otherwise by trying it in a throwaway namespace.
  * The answer cannot change while we run, so it is asked once.
  */
-export function kernelHasNetem(): Promise<boolean> {
-  netemKnown ??= (async () => netemInKernelConfig(await readKernelConfig()) ?? (await probeNetemWithTc()))();
+export function kernelHasNetem(tools: HostTools = DEFAULT_HOST_TOOLS): Promise<boolean> {
+  netemKnown ??= (async () => netemInKernelConfig(await readKernelConfig()) ?? (await probeNetemWithTc(tools)))();
   return netemKnown;
 }
 
@@ -266,15 +272,15 @@ async function readKernelConfig(): Promise<string | undefined> {
  * Adds a netem qdisc to lo in a namespace of its own and deletes the namespace.
  * The name does not start with "yg-", so no DC ever mistakes it for its own.
  */
-export async function probeNetemWithTc(): Promise<boolean> {
+export async function probeNetemWithTc(tools: HostTools = DEFAULT_HOST_TOOLS): Promise<boolean> {
   const namespace = `ygprobe-netem-${process.pid}-${randomBytes(3).toString('hex')}`;
-  await execFileAsync(IP, ['netns', 'add', namespace]);
+  await execFileAsync(tools.ip, ['netns', 'add', namespace]);
   try {
-    await execFileAsync(TC, ['-n', namespace, 'qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'delay', '0']);
+    await execFileAsync(tools.tc, ['-n', namespace, 'qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'delay', '0']);
     return true;
   } catch {
     return false;
   } finally {
-    await execFileAsync(IP, ['netns', 'del', namespace]).catch(() => {});
+    await execFileAsync(tools.ip, ['netns', 'del', namespace]).catch(() => {});
   }
 }

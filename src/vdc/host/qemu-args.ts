@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { UserError } from '../../lib/errors.js';
 import type { BootOverride } from '../bmc/machine.js';
-import type { VmNode, VolumeCache } from '../spec.js';
+import type { VmNode, VolumeCache } from '../spec/index.js';
 
 /** 'kvm' only when /dev/kvm exists and the CPU has VMX/SVM; the caller decides (KVM without them hangs). */
 export type Accel = 'kvm' | 'tcg';

@@ -9,13 +9,19 @@ import { belongsToDc } from '../names.js';
 import { readPlan, removeRunDir, type RunPaths } from '../run-dir.js';
 import { ipBatch, listNamespaces, nftDeleteTable } from './ip.js';
 import { findMarkedProcesses, terminate } from './processes.js';
+import type { HostTools } from './tools.js';
 
 export interface TeardownResult {
   processes: number;
   namespaces: number;
 }
 
-export async function teardown(dc: string, paths: RunPaths, options: { graceMs?: number } = {}): Promise<TeardownResult> {
+export async function teardown(
+  dc: string,
+  paths: RunPaths,
+  tools: HostTools,
+  options: { graceMs?: number } = {},
+): Promise<TeardownResult> {
   const pids = await findMarkedProcesses(paths.runDir);
   await terminate(pids, options.graceMs ?? 3000);
   // Children reparented while we were killing (a QEMU started at the last moment): once more, at once.
@@ -27,9 +33,9 @@ export async function teardown(dc: string, paths: RunPaths, options: { graceMs?:
     () => undefined,
   );
   if (uplink) {
-    await nftDeleteTable(uplink.namespace, 'ip', uplink.uplinkTable);
+    await nftDeleteTable(tools, uplink.namespace, 'ip', uplink.uplinkTable);
     // Deleting the DC's namespace would take the pair too, but only once the kernel frees it (asynchronously).
-    await ipBatch([`link del ${uplink.uplinkSide}`], {
+    await ipBatch(tools, [`link del ${uplink.uplinkSide}`], {
       ...(uplink.namespace ? { namespace: uplink.namespace } : {}),
       force: true,
     });
@@ -38,6 +44,7 @@ export async function teardown(dc: string, paths: RunPaths, options: { graceMs?:
   // Members first, the DC's own namespace (holding the bridges) last.
   const ordered = [...namespaces.filter((name) => name.includes('.')), ...namespaces.filter((name) => !name.includes('.'))];
   await ipBatch(
+    tools,
     ordered.map((namespace) => `netns del ${namespace}`),
     { force: true },
   );

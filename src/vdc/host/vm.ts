@@ -36,7 +36,7 @@ import { dirname, isAbsolute } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { UserError } from '../../lib/errors.js';
 import type { BootOverride, ManagedMachine, PowerState } from '../bmc/machine.js';
-import type { DeviceClass, VmNode } from '../spec.js';
+import type { DeviceClass, VmNode } from '../spec/index.js';
 import { findExecutable, requireExecutable } from './executables.js';
 import type { ImageSource } from './images.js';
 import { QmpClient, type QmpEvent } from './qmp.js';

@@ -22,7 +22,7 @@ import { copyFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { UserError } from '../../lib/errors.js';
-import type { DeviceClass, VmNode, Volume } from '../spec.js';
+import type { DeviceClass, VmNode, Volume } from '../spec/index.js';
 import { requireExecutable } from './executables.js';
 import type { ImageSource } from './images.js';
 import type { AttachedVolume } from './qemu-args.js';

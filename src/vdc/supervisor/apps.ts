@@ -10,7 +10,6 @@ import { openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { markedEnvironment } from '../host/processes.js';
-import { IP } from '../host/ip.js';
 
 export type AppState = 'starting' | 'running' | 'exited';
 
@@ -46,6 +45,8 @@ export class App {
     private readonly logger: Logger,
     /** The first topology file's directory: relative paths in commands resolve there, as in placemat. */
     private readonly cwd: string,
+    /** The ip(8) that enters the namespace (HostTools.ip). */
+    private readonly ip: string,
   ) {
     this.status = { member, name, command, state: 'starting', log: join(logs, `${member}.${name}.log`) };
     this.exited = new Promise((resolve) => (this.resolveExited = resolve));
@@ -55,7 +56,7 @@ export class App {
   async start(): Promise<void> {
     const out = openSync(this.status.log, 'a');
     try {
-      this.child = spawn(IP, ['netns', 'exec', this.namespace, ...this.command], {
+      this.child = spawn(this.ip, ['netns', 'exec', this.namespace, ...this.command], {
         stdio: ['ignore', out, out],
         env: markedEnvironment(this.runDir),
         cwd: this.cwd,
@@ -125,13 +126,14 @@ export async function runInitScripts(
   runDir: string,
   logs: string,
   cwd: string,
+  ip: string,
 ): Promise<void> {
   for (const script of scripts) {
     const log = join(logs, `${member}.init.log`);
     const out = openSync(log, 'a');
     let child: ChildProcess;
     try {
-      child = spawn(IP, ['netns', 'exec', namespace, script], {
+      child = spawn(ip, ['netns', 'exec', namespace, script], {
         stdio: ['ignore', out, out],
         env: markedEnvironment(runDir),
         cwd,

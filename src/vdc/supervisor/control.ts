@@ -3,7 +3,7 @@
  * connection, one JSON answer. The CLI on the host reaches the supervisor,
  * which lives inside the DC's namespace, through the filesystem.
  */
-import type { Netem } from '../spec.js';
+import type { Netem } from '../spec/index.js';
 import { createConnection, createServer, type Server } from 'node:net';
 
 export type ControlRequest =

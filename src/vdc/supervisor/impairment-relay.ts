@@ -6,10 +6,11 @@
 import type { Logger } from 'pino';
 import { startNetemRelay, type NetemRelay } from '../host/netem-relay.js';
 import { markedEnvironment } from '../host/processes.js';
+import type { HostTools } from '../host/tools.js';
 import { dcNamespace } from '../names.js';
 import type { BuildPlan } from '../plan.js';
 import type { RunPaths } from '../run-dir.js';
-import type { Netem } from '../spec.js';
+import type { Netem } from '../spec/index.js';
 
 export class ImpairmentRelay {
   private relay?: Promise<NetemRelay>;
@@ -18,6 +19,7 @@ export class ImpairmentRelay {
     private readonly plan: BuildPlan,
     private readonly paths: RunPaths,
     private readonly logger: Logger,
+    private readonly tools: HostTools,
   ) {}
 
   /** Relays and impairs the links the plan left out of their bridges. */
@@ -44,6 +46,7 @@ export class ImpairmentRelay {
       controlSocket: `${this.paths.runDir}/netem-relay.sock`,
       log: this.logger.child({ component: 'netem-relay' }),
       env: markedEnvironment(this.paths.runDir),
+      tools: this.tools,
     });
     return this.relay;
   }

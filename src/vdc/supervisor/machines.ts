@@ -16,18 +16,15 @@ import { startIpmiServer } from '../bmc/ipmi/server.js';
 import { redfishPowerState, redfishReset, type PowerAction as RedfishAction, type RedfishTarget } from '../bmc/redfish-client.js';
 import { startRedfishServer } from '../bmc/redfish/server.js';
 import { detectAccel } from '../host/accel.js';
-import { IP } from '../host/ip.js';
 import { ImageCache } from '../host/images.js';
 import { markedEnvironment } from '../host/processes.js';
 import { VirtualMachine } from '../host/vm.js';
 import { bmcAddress, type BmcAddress, type BuildPlan } from '../plan.js';
 import type { RunPaths } from '../run-dir.js';
-import type { Topology, VmNode } from '../spec.js';
+import type { Topology, VmNode } from '../spec/index.js';
+import type { SupervisorOptions } from './options.js';
 
 const execFileAsync = promisify(execFile);
-
-export const IPMI_PORT = Number(process.env.YAGURA_BMC_IPMI_PORT ?? 623);
-export const REDFISH_PORT = Number(process.env.YAGURA_BMC_REDFISH_PORT ?? 443);
 
 export interface MachineStatus {
   name: string;
@@ -65,13 +62,14 @@ export class Machines {
     private readonly paths: RunPaths,
     private readonly dataDir: string,
     private readonly logger: Logger,
+    private readonly options: SupervisorOptions,
   ) {}
 
   /** Starts every BMC whose address is known, then powers every VM on (in parallel). */
   async start(progress: (message: string) => void): Promise<void> {
     const nodes = this.topology.nodes.filter((node): node is VmNode => node.type === 'vm');
     if (nodes.length === 0) return;
-    const accel = detectAccel();
+    const accel = detectAccel(this.options.accel);
     const images = new ImageCache({
       cacheDir: join(this.dataDir, 'cache'),
       images: this.topology.images,
@@ -112,6 +110,7 @@ export class Machines {
   }
 
   status(): MachineStatus[] {
+    const { ipmi, redfish } = this.options.bmcPorts;
     return [...this.vms.values()].map(({ node, machine, bmc }) => ({
       name: node.name,
       serial: machine.serial,
@@ -121,8 +120,8 @@ export class Machines {
         ? {
             bmc: {
               address: bmc.address.address,
-              redfish: `https://${bmc.address.address}${REDFISH_PORT === 443 ? '' : `:${REDFISH_PORT}`}/redfish/v1`,
-              ipmi: `${bmc.address.address}:${IPMI_PORT}`,
+              redfish: `https://${bmc.address.address}${redfish === 443 ? '' : `:${redfish}`}/redfish/v1`,
+              ipmi: `${bmc.address.address}:${ipmi}`,
               certificate: bmc.certificate,
             },
           }
@@ -141,7 +140,7 @@ export class Machines {
     if (vm.bmc) {
       const target: RedfishTarget = {
         host: vm.bmc.address.address,
-        port: REDFISH_PORT,
+        port: this.options.bmcPorts.redfish,
         username: vm.node.bmc!.username,
         password: vm.node.bmc!.password,
         ca: vm.bmc.ca,
@@ -180,11 +179,13 @@ export class Machines {
       machine: vm.machine,
       log: this.logger.child({ bmc: vm.node.name }),
     };
-    const ipmi = await startIpmiServer({ ...common, port: IPMI_PORT });
-    const redfish = await startRedfishServer({ ...common, port: REDFISH_PORT, tls }).catch(async (error: unknown) => {
-      await ipmi.close();
-      throw error;
-    });
+    const ipmi = await startIpmiServer({ ...common, port: this.options.bmcPorts.ipmi });
+    const redfish = await startRedfishServer({ ...common, port: this.options.bmcPorts.redfish, tls }).catch(
+      async (error: unknown) => {
+        await ipmi.close();
+        throw error;
+      },
+    );
     vm.bmc = {
       address,
       certificate: tls.cert,
@@ -208,7 +209,13 @@ export class Machines {
       return;
     }
     try {
-      await execFileAsync(IP, ['addr', 'replace', `${address.address}/${address.prefixLength}`, 'dev', address.network]);
+      await execFileAsync(this.options.tools.ip, [
+        'addr',
+        'replace',
+        `${address.address}/${address.prefixLength}`,
+        'dev',
+        address.network,
+      ]);
       await this.startBmc(vm, address);
       this.logger.info(
         { event: 'bmc', node: vm.node.name, address: address.address },

@@ -11,12 +11,13 @@ import { basename, dirname, join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { mapLimited } from '../../lib/concurrency.js';
 import { readPlan, readState, runPaths, updateState, type RunPaths } from '../run-dir.js';
-import type { NetnsNode, NetworkNamespace, Topology } from '../spec.js';
+import type { NetnsNode, NetworkNamespace, Topology } from '../spec/index.js';
 import type { BuildPlan } from '../plan.js';
 import { App, expandCommand, runInitScripts, type AppStatus } from './apps.js';
 import { serveControl, type ControlRequest } from './control.js';
 import { ImpairmentRelay } from './impairment-relay.js';
 import type { Machines, MachineStatus } from './machines.js';
+import type { SupervisorOptions } from './options.js';
 
 export interface LiveStatus {
   apps: AppStatus[];
@@ -26,10 +27,10 @@ export interface LiveStatus {
 /** Members started at once: init scripts and app starts are short process spawns. */
 const PARALLEL_STARTS = 8;
 
-export async function runSupervisor(runDir: string): Promise<void> {
+export async function runSupervisor(runDir: string, options: SupervisorOptions): Promise<void> {
   const paths = runPaths(dirname(runDir), basename(runDir));
   const logger = pino({ base: { dc: basename(runDir) } });
-  const supervisor = new Supervisor(paths, logger);
+  const supervisor = new Supervisor(paths, logger, options);
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => void supervisor.stop(0));
   try {
     await supervisor.start();
@@ -50,6 +51,7 @@ class Supervisor {
   constructor(
     private readonly paths: RunPaths,
     private readonly logger: Logger,
+    private readonly options: SupervisorOptions,
   ) {}
 
   async start(): Promise<void> {
@@ -60,12 +62,19 @@ class Supervisor {
     const server = await serveControl(this.paths.control, (request) => this.handle(request));
     this.closeControl = () => new Promise((resolve) => server.close(() => resolve()));
     const state = await readState(this.paths);
-    this.relay = new ImpairmentRelay(plan, this.paths, this.logger);
+    this.relay = new ImpairmentRelay(plan, this.paths, this.logger, this.options.tools);
     await this.relay.start();
     await this.startMembers(plan, topology, dirname(state?.files[0] ?? this.paths.runDir));
     if (vmSupport) {
       const { Machines } = await vmSupport;
-      this.machines = new Machines(plan, topology, this.paths, state?.dataDir ?? join(this.paths.runDir, 'data'), this.logger);
+      this.machines = new Machines(
+        plan,
+        topology,
+        this.paths,
+        state?.dataDir ?? join(this.paths.runDir, 'data'),
+        this.logger,
+        this.options,
+      );
       await this.machines.start((message) => this.progress(message));
     }
     await updateState(this.paths, { phase: 'running' });
@@ -113,7 +122,15 @@ class Supervisor {
     let started = 0;
     await mapLimited(plan.members, PARALLEL_STARTS, async (setup) => {
       const member = members.get(setup.member)!;
-      await runInitScripts(member.name, setup.namespace, member.initScripts, this.paths.runDir, this.paths.logs, cwd);
+      await runInitScripts(
+        member.name,
+        setup.namespace,
+        member.initScripts,
+        this.paths.runDir,
+        this.paths.logs,
+        cwd,
+        this.options.tools.ip,
+      );
       const vars = { RUN_DIR: this.paths.runDir, DC: plan.dc, NAME: member.name };
       const apps = member.apps.map(
         (app) =>
@@ -126,6 +143,7 @@ class Supervisor {
             this.paths.logs,
             this.logger,
             cwd,
+            this.options.tools.ip,
           ),
       );
       this.apps.push(...apps);

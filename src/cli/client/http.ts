@@ -1,27 +1,15 @@
-/**
- * How the client commands talk to a running `yagura serve`: where it is
- * (--server / YAGURA_SERVER), which CA to trust for https (--cacert /
- * YAGURA_CACERT), who is asking (YAGURA_TOKEN as a bearer token, the local
- * user as X-Sabakan-User for the audit log), and one clear line for every way
- * a request can fail.
- */
+/** The HTTP client of `yagura serve`'s API: requests, streamed uploads, and one clear error for every way they fail. */
 import { readFileSync } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import { userInfo } from 'node:os';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { UserError } from '../lib/errors.js';
+import { UserError } from '../../lib/errors.js';
+import type { ServerFlags } from './flags.js';
+import { Progress } from './progress.js';
 
-export const DEFAULT_SERVER = 'http://127.0.0.1:10080';
 const TIMEOUT_MS = 60_000;
-
-export interface ServerFlags {
-  server: URL;
-  cacert?: string;
-}
 
 /** The server's answer to a request that succeeded (2xx). */
 export interface Reply {
@@ -261,46 +249,6 @@ export class ServerClient {
   }
 }
 
-/**
- * Gives a verb the connection flags and makes its usage errors exit 2 like the
- * top-level ones (subcommands added with addCommand do not inherit that).
- */
-export function serverCommand(command: Command): Command {
-  return command
-    .addOption(
-      new Option('--server <url>', 'URL of the Yagura server (http:// or https://)')
-        .default(new URL(DEFAULT_SERVER), DEFAULT_SERVER)
-        .env('YAGURA_SERVER')
-        .argParser(parseServerUrl),
-    )
-    .addOption(
-      new Option('--cacert <file>', 'CA certificate (PEM) to trust for an https:// --server signed by a private CA').env(
-        'YAGURA_CACERT',
-      ),
-    )
-    .exitOverride()
-    .showHelpAfterError('(run with --help for usage)');
-}
-
-/** A command group (`yagura <group> <verb>`) whose verbs all talk to the server. */
-export function commandGroup(name: string, description: string, verbs: Command[]): Command {
-  const group = new Command(name).description(description);
-  for (const verb of verbs) group.addCommand(serverCommand(verb));
-  return group;
-}
-
-function parseServerUrl(text: string): URL {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new InvalidArgumentError('must be a URL such as http://127.0.0.1:10080 or https://boot-0:10443');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw new InvalidArgumentError(`must be an http:// or https:// URL, not ${url.protocol}`);
-  return url;
-}
-
 function readCa(file: string): Buffer {
   try {
     return readFileSync(file);
@@ -324,117 +272,6 @@ export function parseJson<T>(text: string, what: string): T {
   } catch {
     throw new UserError(`the server's answer to ${what} is not JSON: ${text.slice(0, 200)}`);
   }
-}
-
-/** A local file opened for an upload: its size and mtime taken once, up front, so its length can be declared. */
-export interface LocalFile {
-  handle: FileHandle;
-  size: number;
-  /** Seconds since the epoch. */
-  mtime: number;
-  /** How errors name it, e.g. "--kernel ./vmlinuz". */
-  what: string;
-}
-
-export async function openLocalFile(path: string, what = path): Promise<LocalFile> {
-  let handle: FileHandle;
-  try {
-    handle = await open(path, 'r');
-  } catch (error) {
-    throw new UserError(`${what}: cannot read it (${(error as NodeJS.ErrnoException).code})`);
-  }
-  try {
-    const stat = await handle.stat();
-    if (!stat.isFile()) throw new UserError(`${what}: not a regular file`);
-    return { handle, size: stat.size, mtime: Math.floor(stat.mtimeMs / 1000), what };
-  } catch (error) {
-    await handle.close().catch(() => {});
-    throw error;
-  }
-}
-
-/**
- * The file's bytes from the start, exactly the size declared at opening: a
- * file that shrinks or grows meanwhile is an error, never a silently different upload.
- */
-export async function* readWhole(file: LocalFile): AsyncGenerator<Buffer> {
-  let read = 0;
-  let now: number;
-  try {
-    if (file.size > 0)
-      for await (const chunk of file.handle.createReadStream({ start: 0, end: file.size - 1, autoClose: false })) {
-        read += (chunk as Buffer).length;
-        yield chunk as Buffer;
-      }
-    now = (await file.handle.stat()).size;
-  } catch (error) {
-    if (error instanceof UserError) throw error;
-    throw new UserError(`${file.what}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  }
-  if (read !== file.size || now !== file.size)
-    throw new UserError(`${file.what}: changed size while being read (${file.size} bytes, now ${now}): nothing was stored`);
-}
-
-/**
- * Progress of a long job on stderr. On a terminal, a line redrawn in place
- * once the job has run for half a second (so quick jobs print nothing live);
- * with `summary`, one closing line when the job succeeds, on a terminal or not.
- */
-export class Progress {
-  private done = 0;
-  private readonly started = Date.now();
-  private lastDraw = 0;
-  private drawn = false;
-  private readonly live = process.stderr.isTTY === true;
-
-  constructor(
-    private readonly label: string,
-    private readonly total: number,
-    private readonly options: { summary?: boolean } = {},
-  ) {}
-
-  advance(bytes: number): void {
-    this.done += bytes;
-    if (!this.live) return;
-    const now = Date.now();
-    if (now - this.started < LIVE_AFTER_MS || now - this.lastDraw < REDRAW_MS) return;
-    this.lastDraw = now;
-    this.drawn = true;
-    const percent = this.total > 0 ? Math.floor((100 * this.done) / this.total) : 100;
-    const rate = this.done / Math.max(0.001, (now - this.started) / 1000);
-    process.stderr.write(
-      `\r${this.label}: ${percent}% (${formatBytes(this.done)} of ${formatBytes(this.total)}, ${formatBytes(rate)}/s)\x1b[K`,
-    );
-  }
-
-  /** Replaces the live line, if one is shown, by a note (e.g. the job waits for something else now). */
-  waiting(note: string): void {
-    if (this.drawn) process.stderr.write(`\r${this.label}: ${note}\x1b[K`);
-  }
-
-  /** Clears the live line; prints the summary if the job succeeded and one was asked for. */
-  end(ok: boolean): void {
-    if (this.drawn) process.stderr.write('\r\x1b[K');
-    this.drawn = false;
-    if (!ok || !this.options.summary) return;
-    const seconds = (Date.now() - this.started) / 1000;
-    process.stderr.write(`${this.label}: sent ${formatBytes(this.done)} in ${seconds.toFixed(1)} s\n`);
-  }
-}
-
-const LIVE_AFTER_MS = 500;
-const REDRAW_MS = 200;
-
-/** 4000 B, 5.9 KiB, 1.2 GiB. */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${Math.round(value)} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
 /** Node's codes for a certificate chain that ends in no CA it trusts. */

@@ -1,0 +1,24 @@
+/**
+ * What the supervisor is told when it starts: the host tools, the QEMU
+ * accelerator if one is forced, and the BMCs' ports. Its entry point
+ * (`yagura dc supervise`, src/cli/dc/supervise.ts) reads them from the
+ * YAGURA_* variables it inherits from `dc up`.
+ */
+import type { Accel } from '../host/qemu-args.js';
+import type { HostTools } from '../host/tools.js';
+
+export interface BmcPorts {
+  /** IPMI over LAN (UDP), YAGURA_BMC_IPMI_PORT. */
+  ipmi: number;
+  /** Redfish (HTTPS), YAGURA_BMC_REDFISH_PORT. */
+  redfish: number;
+}
+
+export const DEFAULT_BMC_PORTS: BmcPorts = { ipmi: 623, redfish: 443 };
+
+export interface SupervisorOptions {
+  tools: HostTools;
+  /** KVM or TCG whatever the host offers (YAGURA_QEMU_ACCEL); otherwise detected. */
+  accel?: Accel;
+  bmcPorts: BmcPorts;
+}
