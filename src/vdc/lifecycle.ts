@@ -135,7 +135,7 @@ export async function up(options: UpOptions): Promise<{ paths: RunPaths; supervi
       `${error instanceof UserError && error.exitCode === 130 ? 'interrupted' : 'start failed'}; removing what was created`,
     );
     await teardown(options.dc, paths, options.tools);
-    throw error instanceof UserError ? error : new UserError((error as Error).message);
+    throw error; // a refusal is already a UserError; anything else is a bug and keeps its stack trace
   } finally {
     process.removeListener('SIGINT', onSignal!).removeListener('SIGTERM', onSignal!);
   }
@@ -165,7 +165,7 @@ function startSupervisor(dc: string, paths: RunPaths, entry: string[], tools: Ho
       env: markedEnvironment(paths.runDir),
     });
     child.unref();
-    if (child.pid === undefined) throw new Error('could not start the supervisor');
+    if (child.pid === undefined) throw new UserError(`could not start the supervisor (${tools.ip} netns exec failed)`);
     return child.pid;
   } finally {
     closeSync(log);

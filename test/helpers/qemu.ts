@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { IP, type NetNs, registerCleanup } from './netns.js';
 import { tempDir } from './temp.js';
 import { detectAccel } from '../../src/vdc/host/accel.js';
+import type { Accel } from '../../src/vdc/host/qemu-args.js';
 
 export const QEMU = process.env.YAGURA_TEST_QEMU ?? '/usr/bin/qemu-system-x86_64';
 /** Legacy-BIOS iPXE ROM for QEMU's e1000 (ipxe-qemu); the machine boots it with -boot n. */
@@ -37,7 +38,8 @@ export interface QemuOptions {
 }
 
 /** 'kvm' only when the host really can (the same decision `yagura dc` makes); YAGURA_QEMU_ACCEL overrides. */
-export const qemuAccel = detectAccel;
+/** The accelerator yagura dc would use (YAGURA_QEMU_ACCEL forces one, as it does for yagura dc). */
+export const qemuAccel = () => detectAccel(process.env.YAGURA_QEMU_ACCEL as Accel | undefined);
 
 /** What is missing for QEMU netboot tests, as Debian package names (empty when all is there). */
 export function missingQemuPackages(): string[] {

@@ -6,10 +6,12 @@
 import { execFile, spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import type { HostTools } from './tools.js';
+import { UserError } from '../../lib/errors.js';
 
 export const NETNS_DIR = '/run/netns';
 
-export class BatchError extends Error {
+/** A host tool (ip, tc, nft, sysctl) refused a change: one line naming the tool, the namespace and its reason. */
+export class BatchError extends UserError {
   override name = 'BatchError';
 }
 
