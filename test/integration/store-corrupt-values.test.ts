@@ -19,8 +19,8 @@ import { DhcpMessageType, DhcpOption } from '../../src/boot/dhcp/options.js';
 import { BootOp, encodeDhcpPacket } from '../../src/boot/dhcp/packet.js';
 import { DhcpServer } from '../../src/boot/dhcp/server.js';
 import { TemplateStore } from '../../src/boot/templates/store.js';
-import type { Actor } from '../../src/inventory/audit.js';
-import { machineCodec } from '../../src/inventory/documents.js';
+import { type Actor, auditCodec } from '../../src/inventory/audit.js';
+import { ipamCodec, machineCodec } from '../../src/inventory/documents.js';
 import { Inventory } from '../../src/inventory/inventory.js';
 import { leaseRange } from '../../src/inventory/ipam.js';
 import { formatIPv4, parseIPv4 } from '../../src/lib/ipv4.js';
@@ -152,6 +152,18 @@ describe('corrupt or foreign values in the store', () => {
     await store.put('templates/worker/cloud-init', '{"text": 42}');
     namesKey(await call(url, 'GET', '/api/v1/templates/worker/cloud-init'), 'templates/worker/cloud-init');
     namesKey(await call(url, 'GET', '/api/v1/boot/templates/GOOD-1/cloud-init'), 'templates/worker/cloud-init');
+  });
+
+  it('decodes what Yagura wrote to the very same JSON (the API answers decoded documents)', async () => {
+    for (const kv of [
+      (await store.get('machines/GOOD-1'))!,
+      (await store.range({ prefix: 'audit/' })).kvs.at(-1)!, // the newest: a real record
+      (await store.get('config/ipam'))!,
+    ]) {
+      const codec = kv.key.startsWith('machines/') ? machineCodec : kv.key.startsWith('audit/') ? auditCodec : ipamCodec;
+      const { rev: _rev, ...decoded } = codec.decode(kv) as { rev?: number };
+      assert.equal(JSON.stringify(decoded), kv.value, kv.key);
+    }
   });
 
   it('never writes an invalid document: a machine that is not one is refused before the store sees it', () => {
