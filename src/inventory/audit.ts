@@ -5,11 +5,15 @@
  * revision, i.e. the revision of the change itself.
  */
 import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { type Codec, jsonCodec } from '../store/document.js';
 import type { KeyValue, TxnOp } from '../store/interface.js';
+import { rfc3339 } from './model.js';
 
 export const AUDIT_PREFIX = 'audit/';
 
-export type AuditCategory = 'machines' | 'ipam' | 'dhcp' | 'crypts' | 'kernel-params' | 'ignitions' | 'images' | 'assets';
+export const AUDIT_CATEGORIES = ['machines', 'ipam', 'dhcp', 'crypts', 'kernel-params', 'ignitions', 'images', 'assets'] as const;
+export type AuditCategory = (typeof AUDIT_CATEGORIES)[number];
 
 /** Who made a change: the token's name (or the X-Sabakan-User header) and the client address. */
 export interface Actor {
@@ -36,20 +40,51 @@ export interface AuditEntry {
   detail: string;
 }
 
+/** A record as stored: everything but `rev`, which is its key's create revision. */
+const storedRecord = jsonCodec(
+  'audit record',
+  z.strictObject({
+    ts: rfc3339,
+    user: z.string(),
+    ip: z.string(),
+    host: z.string(),
+    category: z.enum(AUDIT_CATEGORIES),
+    instance: z.string(),
+    action: z.string(),
+    detail: z.string(),
+  }),
+);
+
+/** An audit record at audit/<day>/<ms>-<random>, with its revision. */
+export const auditCodec: Codec<AuditRecord> = {
+  what: storedRecord.what,
+  decode: (kv) => ({ ...storedRecord.decode(kv), rev: kv.createRevision }),
+  encode: (key, { rev: _rev, ...record }) => storedRecord.encode(key, record),
+};
+
 /** YYYYMMDD of a date, in UTC. */
 export function auditDay(date: Date): string {
   return date.toISOString().slice(0, 10).replaceAll('-', '');
 }
 
+/** Builds the audit put of a change made now by `actor` on this host. */
+export type Auditor = (actor: Actor, entry: AuditEntry) => TxnOp;
+
+export function auditor(host: string, now: () => Date): Auditor {
+  return (actor, entry) => auditOp(entry, actor, host, now());
+}
+
 /** The put that records `entry`; goes into the same transaction as the change. */
 export function auditOp(entry: AuditEntry, actor: Actor, host: string, now: Date): TxnOp {
   const key = `${AUDIT_PREFIX}${auditDay(now)}/${String(now.getTime()).padStart(13, '0')}-${randomBytes(4).toString('hex')}`;
-  const record: Omit<AuditRecord, 'rev'> = { ts: now.toISOString(), user: actor.user, ip: actor.ip, host, ...entry };
-  return { type: 'put', key, value: JSON.stringify(record) };
+  const { category, instance, action, detail } = entry;
+  const record = { ts: now.toISOString(), user: actor.user, ip: actor.ip, host, category, instance, action, detail };
+  return { type: 'put', key, value: storedRecord.encode(key, record) };
 }
 
+/** The record at `kv`, checked; CorruptDocumentError naming the key when it is not one. */
 export function auditRecord(kv: KeyValue): AuditRecord {
-  return { ...(JSON.parse(kv.value) as Omit<AuditRecord, 'rev'>), rev: kv.createRevision };
+  return auditCodec.decode(kv);
 }
 
 /** The key range of the days [since, until) (YYYYMMDD, until exclusive, as sabakan's /logs). */

@@ -8,12 +8,20 @@
  * the mirror has applied that revision; then a write made through any server
  * is visible here. (The store's global revision cannot serve: on a shared etcd
  * other tenants' writes advance it without events under our prefix.)
+ *
+ * A value under machines/ that is not a valid machine (corrupt, or written by
+ * something else) does not stop the mirror: it is left out, reported once
+ * through `onError` (a CorruptDocumentError naming the key, which the daemon
+ * logs), and remembered in `corrupt` until the key is rewritten or deleted,
+ * so that a search naming that serial fails with the same error instead of
+ * answering as if the machine did not exist. The mirror keeps serving every
+ * other machine.
  */
+import { CorruptDocumentError } from '../store/document.js';
 import { CompactedError, StoreClosedError } from '../store/errors.js';
-import type { Store, Watch } from '../store/interface.js';
+import type { KeyValue, Store, Watch } from '../store/interface.js';
+import { MACHINES_CHANGED, MACHINES_PREFIX, machineCodec } from './documents.js';
 import type { Machine } from './model.js';
-
-export const MACHINES_PREFIX = 'machines/';
 
 /**
  * A machine as the mirror keeps it: parsed, and pre-encoded as UTF-8 around
@@ -72,7 +80,6 @@ function cacheEntry(machine: Machine): CachedMachine {
     changedAt: Date.parse(status.timestamp),
   };
 }
-export const MACHINES_CHANGED = 'inventory/machines-changed';
 const PAGE = 1000;
 
 export class MachineCache {
@@ -80,6 +87,8 @@ export class MachineCache {
   /** rack → serials, and "name=value" → serials: searches start from the smallest candidate set. */
   private byRack = new Map<number, Set<string>>();
   private byLabel = new Map<string, Set<string>>();
+  /** serial → why its value under machines/ is not a machine. */
+  private corruptValues = new Map<string, CorruptDocumentError>();
   private revision = 0;
   private watch: Watch | undefined;
   private waiters: { revision: number; resolve: () => void }[] = [];
@@ -143,6 +152,16 @@ export class MachineCache {
     return [...sets[0]!].filter((serial) => sets.every((set) => set.has(serial)));
   }
 
+  /** Why the value stored for this serial is not a machine, when it is not one. */
+  corrupt(serial: string): CorruptDocumentError | undefined {
+    return this.corruptValues.get(serial);
+  }
+
+  /** The keys under machines/ whose values are not machines (left out of the mirror). */
+  get corruptKeys(): string[] {
+    return [...this.corruptValues.values()].map((error) => error.key);
+  }
+
   get size(): number {
     return this.machines.size;
   }
@@ -153,18 +172,19 @@ export class MachineCache {
   }
 
   private async load(): Promise<void> {
-    const machines: Machine[] = [];
+    const kvs: KeyValue[] = [];
     let page = await this.store.range({ prefix: MACHINES_PREFIX, limit: PAGE });
     const revision = page.revision;
     for (;;) {
-      for (const kv of page.kvs) machines.push(JSON.parse(kv.value) as Machine);
+      kvs.push(...page.kvs);
       if (!page.more) break;
       page = await this.store.range({ prefix: MACHINES_PREFIX, limit: PAGE, after: page.next, revision });
     }
     this.machines = new Map();
     this.byRack = new Map();
     this.byLabel = new Map();
-    for (const machine of machines) this.set(machine);
+    this.corruptValues = new Map();
+    for (const kv of kvs) this.put(kv);
     this.advance(revision);
     this.follow(revision + 1);
   }
@@ -177,9 +197,8 @@ export class MachineCache {
         for await (const events of watch) {
           for (const event of events) {
             if (!event.kv.key.startsWith(MACHINES_PREFIX)) continue;
-            const serial = event.kv.key.slice(MACHINES_PREFIX.length);
-            if (event.type === 'put') this.set(JSON.parse(event.kv.value) as Machine);
-            else this.remove(serial);
+            if (event.type === 'put') this.put(event.kv);
+            else this.remove(event.kv.key.slice(MACHINES_PREFIX.length));
           }
           this.advance(events[events.length - 1]!.kv.modRevision);
         }
@@ -192,6 +211,22 @@ export class MachineCache {
     })();
   }
 
+  /** Applies a value written under machines/: the machine, or a report that it is not one. */
+  private put(kv: KeyValue): void {
+    let machine: Machine;
+    try {
+      machine = machineCodec.decode(kv);
+    } catch (error) {
+      if (!(error instanceof CorruptDocumentError)) throw error;
+      const serial = kv.key.slice(MACHINES_PREFIX.length);
+      this.remove(serial);
+      this.corruptValues.set(serial, error);
+      this.onError(error);
+      return;
+    }
+    this.set(machine);
+  }
+
   private set(machine: Machine): void {
     this.remove(machine.spec.serial);
     const serial = machine.spec.serial;
@@ -201,6 +236,7 @@ export class MachineCache {
   }
 
   private remove(serial: string): void {
+    this.corruptValues.delete(serial);
     const old = this.machines.get(serial)?.machine;
     if (!old) return;
     this.machines.delete(serial);

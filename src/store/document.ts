@@ -92,7 +92,9 @@ export async function readDocuments<T>(store: Store, prefix: string, codec: Code
  */
 export class Transaction {
   private readonly reads = new Map<string, KeyValue | undefined>();
-  private readonly guards: Compare[] = [];
+  /** Keys listed through `keys` (compared unchanged; kept apart from `reads`, whose values `get` decodes). */
+  private readonly listed: Compare[] = [];
+  private readonly guards: { compare: Compare; refusal?: () => Error }[] = [];
   private readonly writes: TxnOp[] = [];
 
   constructor(private readonly store: Store) {}
@@ -111,6 +113,25 @@ export class Transaction {
     return kv ? codec.decode(kv) : undefined;
   }
 
+  /**
+   * Takes `kv` (read outside this transaction, e.g. by a scan that picked it
+   * among many) as what this attempt read at `key`: compared unchanged at
+   * commit, as if read through `getRaw`, without reading it again.
+   */
+  assume(key: string, kv: KeyValue | undefined): void {
+    if (!this.reads.has(key)) this.reads.set(key, kv);
+  }
+
+  /**
+   * The keys under `prefix`, in key order; each is compared unchanged at
+   * commit. (A key added under the prefix meanwhile is not noticed.)
+   */
+  async keys(prefix: string): Promise<string[]> {
+    const { kvs } = await this.store.range({ prefix, keysOnly: true });
+    for (const kv of kvs) this.listed.push(keyUnchanged(kv.key, kv));
+    return kvs.map((kv) => kv.key);
+  }
+
   /** Writes a document (checked by the codec first). */
   put<T>(key: string, codec: Codec<T>, value: T): void {
     this.writes.push({ type: 'put', key, value: codec.encode(key, value) });
@@ -125,22 +146,40 @@ export class Transaction {
     this.writes.push(...ops);
   }
 
-  /** Commits only if `compare` holds too (e.g. this server still holds the leader key). */
-  require(compare: Compare): void {
-    this.guards.push(compare);
+  /**
+   * Commits only if `compare` holds too (e.g. this server still holds the
+   * leader key, or a key to be created is still missing). When it does not,
+   * `transact` throws `refusal()` (a GuardFailedError without one).
+   */
+  require(compare: Compare, refusal?: () => Error): void {
+    this.guards.push(refusal ? { compare, refusal } : { compare });
   }
 
   /** @internal Commits; false when another writer changed something this attempt read. */
   async commit(): Promise<boolean> {
     if (this.writes.length === 0 && this.guards.length === 0) return true;
-    const compare = [...[...this.reads].map(([key, kv]) => keyUnchanged(key, kv)), ...this.guards];
+    const compare = [
+      ...[...this.reads].map(([key, kv]) => keyUnchanged(key, kv)),
+      ...this.listed,
+      ...this.guards.map((g) => g.compare),
+    ];
     return (await this.store.txn({ compare, success: this.writes })).succeeded;
   }
 
-  /** @internal After a failed commit: whether the `require`d guards still hold (if not, retrying cannot help). */
-  async guardsHold(): Promise<boolean> {
-    if (this.guards.length === 0) return true;
-    return (await this.store.txn({ compare: this.guards, success: [] })).succeeded;
+  /**
+   * @internal After a failed commit: the refusal of the first `require`d guard
+   * that no longer holds (retrying cannot help), or undefined when they all hold.
+   */
+  async refusal(): Promise<Error | undefined> {
+    if (this.guards.length === 0 || (await this.holds(this.guards.map((g) => g.compare)))) return undefined;
+    for (const guard of this.guards) {
+      if (!(await this.holds([guard.compare]))) return guard.refusal?.() ?? new GuardFailedError();
+    }
+    return undefined; // a guard failed and held again since: read again and retry
+  }
+
+  private async holds(compare: Compare[]): Promise<boolean> {
+    return (await this.store.txn({ compare, success: [] })).succeeded;
   }
 }
 
@@ -165,7 +204,8 @@ export async function transact<R>(store: Store, change: (tx: Transaction) => Pro
     const tx = new Transaction(store);
     const result = await change(tx);
     if (await tx.commit()) return result;
-    if (!(await tx.guardsHold())) throw new GuardFailedError();
+    const refusal = await tx.refusal();
+    if (refusal) throw refusal;
     await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 * attempt)));
   }
   throw new ContentionError(MAX_ATTEMPTS);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
 import { errorBody } from '../../src/api/errors.js';
+import { conflict, DomainError } from '../../src/lib/errors.js';
 import { openEmbeddedStore } from '../../src/store/embedded.js';
 import {
   CorruptDocumentError,
@@ -11,7 +12,7 @@ import {
   readDocuments,
   transact,
 } from '../../src/store/document.js';
-import { keyExists, type Store } from '../../src/store/interface.js';
+import { keyExists, keyMissing, type Store } from '../../src/store/interface.js';
 import { tempDir } from '../helpers/temp.js';
 
 const counter = jsonCodec('counter', z.object({ count: z.number().int().nonnegative(), by: z.string() }));
@@ -85,5 +86,43 @@ describe('typed documents over the store', () => {
       GuardFailedError,
     );
     assert.equal(await store.get('guarded/x'), undefined);
+  });
+
+  it('refuses with the guard’s own error, and retries (not refuses) when a listed or assumed key changed', async () => {
+    await transact(store, async (tx) => tx.put('made/a', counter, { count: 1, by: 'test' }));
+    await assert.rejects(
+      transact(store, async (tx) => {
+        tx.require(keyMissing('made/a'), () => conflict('made/a exists already', 'name'));
+        tx.put('made/a', counter, { count: 2, by: 'test' });
+      }),
+      (error: unknown) => error instanceof DomainError && error.kind === 'conflict' && error.field === 'name',
+    );
+    assert.equal((await readDocument(store, 'made/a', counter))?.value.count, 1);
+
+    // keys(): a listed key that changes before the commit makes the attempt run again.
+    await store.put('listed/1', 'x');
+    let attempts = 0;
+    const listed = await transact(store, async (tx) => {
+      attempts++;
+      const keys = await tx.keys('listed/');
+      if (attempts === 1) await store.put('listed/1', 'changed');
+      tx.add({ type: 'put', key: 'listed/seen', value: keys.join(',') });
+      return keys;
+    });
+    assert.deepEqual(listed, ['listed/1']);
+    assert.equal(attempts, 2);
+
+    // assume(): a value read by a scan is compared as if read through the transaction, without a second read.
+    attempts = 0;
+    await transact(store, async (tx) => {
+      attempts++;
+      const scanned = (await store.range({ prefix: 'made/' })).kvs[0];
+      tx.assume('made/a', scanned);
+      if (attempts === 1) await store.put('made/a', JSON.stringify({ count: 5, by: 'other' }));
+      const current = await tx.get('made/a', counter);
+      tx.put('made/a', counter, { count: current!.count + 1, by: 'test' });
+    });
+    assert.equal(attempts, 2);
+    assert.equal((await readDocument(store, 'made/a', counter))?.value.count, 6);
   });
 });

@@ -7,7 +7,8 @@ import { actorOf } from '../access.js';
 
 export function configRoutes(app: FastifyInstance, inventory: Inventory): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
-  api.get('/api/v1/config/ipam', { schema: { summary: 'The IPAM config' } }, async () => inventory.getIpam());
+  const { config } = inventory;
+  api.get('/api/v1/config/ipam', { schema: { summary: 'The IPAM config' } }, async () => config.getIpam());
   api.put(
     '/api/v1/config/ipam',
     {
@@ -15,16 +16,16 @@ export function configRoutes(app: FastifyInstance, inventory: Inventory): void {
       schema: { summary: 'Set the IPAM config (only while no machine is registered)', body: ipamConfig },
     },
     async (request) => {
-      await inventory.setIpam(request.body, actorOf(request));
+      await config.setIpam(request.body, actorOf(request));
       return {};
     },
   );
-  api.get('/api/v1/config/dhcp', { schema: { summary: 'The DHCP config' } }, async () => inventory.getDhcp());
+  api.get('/api/v1/config/dhcp', { schema: { summary: 'The DHCP config' } }, async () => config.getDhcp());
   api.put(
     '/api/v1/config/dhcp',
     { config: { access: 'write' }, schema: { summary: 'Set the DHCP config', body: dhcpConfig } },
     async (request) => {
-      await inventory.setDhcp(request.body, actorOf(request));
+      await config.setDhcp(request.body, actorOf(request));
       return {};
     },
   );

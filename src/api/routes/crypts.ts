@@ -15,6 +15,7 @@ const keyParams = z.strictObject({
 
 export function cryptRoutes(app: FastifyInstance, inventory: Inventory): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
+  const { crypts } = inventory;
   api.put(
     '/api/v1/crypts/:serial/:path',
     {
@@ -26,7 +27,7 @@ export function cryptRoutes(app: FastifyInstance, inventory: Inventory): void {
       const body = request.body;
       const key = Buffer.isBuffer(body) ? body : typeof body === 'string' ? Buffer.from(body) : Buffer.alloc(0);
       if (key.length === 0) throw invalid('the key is empty: send its raw bytes as the body', 'body');
-      await inventory.putCrypt(request.params.serial, request.params.path, key, actorOf(request));
+      await crypts.put(request.params.serial, request.params.path, key, actorOf(request));
       return reply.code(201).send({ status: 201, path: request.params.path });
     },
   );
@@ -34,7 +35,7 @@ export function cryptRoutes(app: FastifyInstance, inventory: Inventory): void {
     '/api/v1/crypts/:serial/:path',
     { config: { access: 'machine' }, schema: { summary: 'Fetch a disk key', params: keyParams } },
     async (request, reply) =>
-      reply.type('application/octet-stream').send(await inventory.getCrypt(request.params.serial, request.params.path)),
+      reply.type('application/octet-stream').send(await crypts.get(request.params.serial, request.params.path)),
   );
   api.delete(
     '/api/v1/crypts/:serial',
@@ -42,6 +43,6 @@ export function cryptRoutes(app: FastifyInstance, inventory: Inventory): void {
       config: { access: 'write' },
       schema: { summary: 'Delete every disk key of a retiring machine; returns their paths', params: z.strictObject({ serial }) },
     },
-    async (request) => inventory.deleteCrypts(request.params.serial, actorOf(request)),
+    async (request) => crypts.deleteAll(request.params.serial, actorOf(request)),
   );
 }

@@ -7,6 +7,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { ignitionUpload } from '../../boot/templates/documents.js';
 import { TemplateError } from '../../boot/templates/errors.js';
 import { MAX_TEMPLATE_BYTES, type TemplateStore } from '../../boot/templates/store.js';
 import type { Inventory } from '../../inventory/inventory.js';
@@ -15,10 +16,6 @@ import { actorOf } from '../access.js';
 
 const id = z.string().min(1).max(64);
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1–64 characters: alphanumerics, ".", "_", "-"');
-const ignitionUpload = z.strictObject({
-  template: z.record(z.string(), z.unknown()),
-  meta: z.record(z.string(), z.unknown()).optional(),
-});
 // Room for the JSON wrapper around a template of MAX_TEMPLATE_BYTES; the store checks the exact size.
 const BODY_LIMIT = 2 * MAX_TEMPLATE_BYTES;
 
@@ -81,7 +78,7 @@ export function ignitionRoutes(
     { schema: { summary: 'An Ignition config rendered for one machine', params: z.strictObject({ serial, id }) } },
     async (request, reply) => {
       const { serial, id } = request.params;
-      const machine = await inventory.get(serial);
+      const machine = await inventory.machines.get(serial);
       try {
         const config = await templates.renderIgnition(machine, id, apiUrl(request));
         return reply.type('application/json').send(JSON.stringify(config));
@@ -136,7 +133,7 @@ export function ignitionRoutes(
       { schema: { summary: 'A text template rendered for one machine', params: z.strictObject({ serial, name }) } },
       async (request, reply) => {
         const { serial, name } = request.params;
-        const machine = await inventory.get(serial);
+        const machine = await inventory.machines.get(serial);
         try {
           const rendered = await templates.renderText(machine, name, apiUrl(request));
           return reply.type('text/plain; charset=utf-8').send(rendered);

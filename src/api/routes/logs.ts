@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { AuditRecord } from '../../inventory/audit.js';
 import type { Inventory } from '../../inventory/inventory.js';
 
 const day = z
@@ -23,10 +24,16 @@ export function logRoutes(app: FastifyInstance, inventory: Inventory): void {
       },
     },
     async (request, reply) => {
-      const pages = inventory.logs(request.query.since, request.query.until);
+      const pages = inventory.auditLog.records(request.query.since, request.query.until);
+      // The first page is read before answering, so that a store error or a corrupt record there is a clean
+      // error answer; one on a later page can only cut the stream short (and is logged).
+      const first = await pages.next();
       const lines = Readable.from(
         (async function* () {
-          for await (const records of pages) if (records.length > 0) yield records.map((r) => JSON.stringify(r) + '\n').join('');
+          const text = (records: AuditRecord[]) => records.map((r) => JSON.stringify(r) + '\n').join('');
+          if (first.done) return;
+          if (first.value.length > 0) yield text(first.value);
+          for await (const records of pages) if (records.length > 0) yield text(records);
         })(),
       );
       return reply.type('application/x-ndjson').send(lines);

@@ -13,6 +13,7 @@ import { textBody } from './text-body.js';
 const serialParams = z.strictObject({ serial });
 
 export function machineRoutes(app: FastifyInstance, inventory: Inventory): void {
+  const { machines } = inventory;
   const api = app.withTypeProvider<ZodTypeProvider>();
   /** Search answers are built in reused memory, given back once the kernel has the bytes (see SlabPool). */
   const answers = new SlabPool();
@@ -24,7 +25,7 @@ export function machineRoutes(app: FastifyInstance, inventory: Inventory): void 
       bodyLimit: 16 << 20,
       schema: { summary: 'Register machines (a JSON array), all or none', body: z.array(machineSpecInput).max(10000) },
     },
-    async (request, reply) => reply.code(201).send(await inventory.register(request.body, actorOf(request))),
+    async (request, reply) => reply.code(201).send(await machines.register(request.body, actorOf(request))),
   );
 
   api.get(
@@ -41,7 +42,7 @@ export function machineRoutes(app: FastifyInstance, inventory: Inventory): void 
       const lease = answers.lease();
       // 'finish': the whole response is with the kernel. A connection that dies first never gives its slab back.
       reply.raw.once('finish', lease.release);
-      return reply.type('application/json').send(await inventory.searchJson(parsed.query, lease.bytes));
+      return reply.type('application/json').send(await machines.searchJson(parsed.query, lease.bytes));
     },
   );
 
@@ -49,7 +50,7 @@ export function machineRoutes(app: FastifyInstance, inventory: Inventory): void 
     '/api/v1/machines/:serial',
     { config: { access: 'write' }, schema: { summary: 'Remove a retired machine', params: serialParams } },
     async (request) => {
-      await inventory.remove(request.params.serial, actorOf(request));
+      await machines.remove(request.params.serial, actorOf(request));
       return {};
     },
   );
@@ -57,7 +58,7 @@ export function machineRoutes(app: FastifyInstance, inventory: Inventory): void 
   api.get(
     '/api/v1/state/:serial',
     { schema: { summary: 'A machine’s state, as plain text', params: serialParams } },
-    async (request, reply) => reply.type('text/plain').send(await inventory.getState(request.params.serial)),
+    async (request, reply) => reply.type('text/plain').send(await machines.getState(request.params.serial)),
   );
 
   api.put(
@@ -70,7 +71,7 @@ export function machineRoutes(app: FastifyInstance, inventory: Inventory): void 
           `unknown state ${JSON.stringify(textBody(request.body).trim())}; states are ${machineState.options.join(', ')}`,
           'state',
         );
-      await inventory.setState(request.params.serial, state.data, actorOf(request));
+      await machines.setState(request.params.serial, state.data, actorOf(request));
       return {};
     },
   );
@@ -82,7 +83,7 @@ export function machineRoutes(app: FastifyInstance, inventory: Inventory): void 
     async (request) => {
       const value = labelValue.safeParse(textBody(request.body));
       if (!value.success) throw invalid(`label value ${value.error.issues[0]!.message}`, 'value');
-      await inventory.setLabel(request.params.serial, request.params.label, value.data, actorOf(request));
+      await machines.setLabel(request.params.serial, request.params.label, value.data, actorOf(request));
       return {};
     },
   );
@@ -91,7 +92,7 @@ export function machineRoutes(app: FastifyInstance, inventory: Inventory): void 
     '/api/v1/labels/:serial/:label',
     { config: { access: 'write' }, schema: { summary: 'Remove a label', params: labelParams } },
     async (request) => {
-      await inventory.removeLabel(request.params.serial, request.params.label, actorOf(request));
+      await machines.removeLabel(request.params.serial, request.params.label, actorOf(request));
       return {};
     },
   );
@@ -102,7 +103,7 @@ export function machineRoutes(app: FastifyInstance, inventory: Inventory): void 
     async (request) => {
       const date = rfc3339.safeParse(textBody(request.body).trim());
       if (!date.success) throw invalid(`retire date ${date.error.issues[0]!.message}`, 'retire-date');
-      await inventory.setRetireDate(request.params.serial, new Date(date.data), actorOf(request));
+      await machines.setRetireDate(request.params.serial, new Date(date.data), actorOf(request));
       return {};
     },
   );

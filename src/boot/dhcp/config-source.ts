@@ -6,11 +6,11 @@ import type { DhcpConfig, IpamConfig } from '../../inventory/model.js';
 export function cachedConfig(inventory: Inventory, ttlMs = 1000): () => Promise<{ ipam?: IpamConfig; dhcp: DhcpConfig }> {
   let cached: { at: number; value: Promise<{ ipam?: IpamConfig; dhcp: DhcpConfig }> } | undefined;
   const load = async () => {
-    const ipam = await inventory.getIpam().catch((error: unknown) => {
+    const ipam = await inventory.config.getIpam().catch((error: unknown) => {
       if (isKind(error, 'not-found')) return undefined;
       throw error;
     });
-    return { ipam, dhcp: await inventory.getDhcp() };
+    return { ipam, dhcp: await inventory.config.getDhcp() };
   };
   return () => {
     const now = Date.now();

@@ -5,9 +5,19 @@
  * random among the free ones — there is no per-rack document to serialize on
  * (sabakan keeps one JSON document per rack range). Several servers sharing one
  * etcd never hand one address to two clients, and leases survive restarts.
+ *
+ * A lease key whose value is not a lease record (corrupt, or written by
+ * something else) is never taken as free: reading it throws a
+ * CorruptDocumentError naming the key, so the exchange that met it fails
+ * (the DHCP server counts and logs it) and the client tries again, most
+ * likely on another address. The client keys are only an index: one that is
+ * not an address is ignored and rewritten by the client's next lease.
  */
+import { z } from 'zod';
 import { formatIPv4 } from '../../lib/ipv4.js';
-import { type KeyValue, keyUnchanged, type Store, type TxnOp } from '../../store/interface.js';
+import { jsonCodec, readDocument, transact, type Transaction } from '../../store/document.js';
+import { ContentionError } from '../../store/errors.js';
+import type { KeyValue, Store } from '../../store/interface.js';
 
 export const LEASE_PREFIX = 'dhcp/leases/';
 /** Client → its last address, so that a returning client is found with one read, not a scan of the range. */
@@ -26,6 +36,17 @@ export interface LeaseRecord {
   state: 'offered' | 'bound' | 'declined';
   hostname?: string;
 }
+
+/** The value at dhcp/leases/<hex IP>. */
+export const leaseCodec = jsonCodec(
+  'DHCP lease',
+  z.strictObject({
+    mac: z.string().min(1),
+    expires: z.number().nonnegative(),
+    state: z.enum(['offered', 'bound', 'declined']),
+    hostname: z.string().optional(),
+  }) satisfies z.ZodType<LeaseRecord>,
+);
 
 export interface Lease extends LeaseRecord {
   address: number;
@@ -53,10 +74,7 @@ export class LeaseStore {
   async inRange(range: AddressRange): Promise<Map<number, { record: LeaseRecord; kv: KeyValue }>> {
     const result = await this.store.range({ key: leaseKey(range.first), end: leaseKey(range.last + 1) });
     return new Map(
-      result.kvs.map((kv) => [
-        parseInt(kv.key.slice(LEASE_PREFIX.length), 16),
-        { record: JSON.parse(kv.value) as LeaseRecord, kv },
-      ]),
+      result.kvs.map((kv) => [parseInt(kv.key.slice(LEASE_PREFIX.length), 16), { record: leaseCodec.decode(kv), kv }]),
     );
   }
 
@@ -66,17 +84,18 @@ export class LeaseStore {
    * address. The offer holds the address for `holdMs`.
    */
   async offer(range: AddressRange, mac: string, requested: number | undefined, holdMs: number): Promise<Claim> {
-    for (let attempt = 0; attempt < 20; attempt++) {
+    return this.claim(async (tx) => {
       const now = this.now();
       const mine = await this.currentLease(range, mac, now);
       if (mine) return { kind: 'ok', lease: mine };
       const record: LeaseRecord = { mac, expires: now + holdMs, state: 'offered' };
       const candidate = await this.freeAddress(range, requested, now);
       if (candidate === 'exhausted') return { kind: 'exhausted' };
-      if (await this.write(candidate.address, candidate.kv, record))
-        return { kind: 'ok', lease: { ...record, address: candidate.address } };
-    }
-    return { kind: 'exhausted' };
+      // Only the chosen address is compared at commit, not every address probed on the way.
+      tx.assume(leaseKey(candidate.address), candidate.kv);
+      this.write(tx, candidate.address, record);
+      return { kind: 'ok', lease: { ...record, address: candidate.address } };
+    });
   }
 
   /** The client's live lease in this range, found through its client key. */
@@ -84,8 +103,7 @@ export class LeaseStore {
     const client = await this.store.get(clientKey(mac));
     const address = client ? Number(client.value) : NaN;
     if (!(address >= range.first && address <= range.last)) return undefined;
-    const kv = await this.store.get(leaseKey(address));
-    const record = kv ? (JSON.parse(kv.value) as LeaseRecord) : undefined;
+    const record = (await readDocument(this.store, leaseKey(address), leaseCodec))?.value;
     return record && record.mac === mac && record.expires > now ? { ...record, address } : undefined;
   }
 
@@ -98,7 +116,7 @@ export class LeaseStore {
     requested: number | undefined,
     now: number,
   ): Promise<{ address: number; kv?: KeyValue } | 'exhausted'> {
-    const isFree = (kv: KeyValue | undefined) => !kv || (JSON.parse(kv.value) as LeaseRecord).expires <= now;
+    const isFree = (kv: KeyValue | undefined) => !kv || leaseCodec.decode(kv).expires <= now;
     const size = range.last - range.first + 1;
     const tries = requested !== undefined && requested >= range.first && requested <= range.last ? [requested] : [];
     for (let i = 0; i < Math.min(PROBES, size); i++) tries.push(range.first + Math.floor(this.random() * size));
@@ -108,7 +126,10 @@ export class LeaseStore {
     }
     const leases = await this.inRange(range);
     const free: number[] = [];
-    for (let a = range.first; a <= range.last; a++) if (isFree(leases.get(a)?.kv)) free.push(a);
+    for (let a = range.first; a <= range.last; a++) {
+      const lease = leases.get(a)?.record;
+      if (!lease || lease.expires <= now) free.push(a);
+    }
     if (free.length === 0) return 'exhausted';
     const address = free[Math.floor(this.random() * free.length)]!;
     return { address, kv: leases.get(address)?.kv };
@@ -119,51 +140,54 @@ export class LeaseStore {
    * address is offered to or bound by this client, or free. `taken` otherwise.
    */
   async bind(address: number, mac: string, leaseMs: number, hostname?: string): Promise<Claim> {
-    for (let attempt = 0; attempt < 20; attempt++) {
-      const kv = await this.store.get(leaseKey(address));
-      const current = kv ? (JSON.parse(kv.value) as LeaseRecord) : undefined;
+    return this.claim(async (tx) => {
+      const current = await tx.get(leaseKey(address), leaseCodec);
       const now = this.now();
       if (current && current.mac !== mac && current.expires > now) return { kind: 'taken', by: current.mac };
       const record: LeaseRecord = { mac, expires: now + leaseMs, state: 'bound', ...(hostname ? { hostname } : {}) };
-      if (await this.write(address, kv, record)) return { kind: 'ok', lease: { ...record, address } };
-    }
-    return { kind: 'exhausted' };
+      this.write(tx, address, record);
+      return { kind: 'ok', lease: { ...record, address } };
+    });
   }
 
   /** Frees `address` if `mac` holds it. */
   async release(address: number, mac: string): Promise<boolean> {
-    const kv = await this.store.get(leaseKey(address));
-    if (!kv || (JSON.parse(kv.value) as LeaseRecord).mac !== mac) return false;
-    const result = await this.store.txn({
-      compare: [keyUnchanged(leaseKey(address), kv)],
-      success: [
-        { type: 'delete', key: leaseKey(address) },
-        { type: 'delete', key: clientKey(mac) },
-      ],
+    return transact(this.store, async (tx) => {
+      if ((await tx.get(leaseKey(address), leaseCodec))?.mac !== mac) return false;
+      tx.delete(leaseKey(address));
+      tx.delete(clientKey(mac));
+      return true;
     });
-    return result.succeeded;
   }
 
   /** A client found `address` in use: keep it out of circulation for `quarantineMs`. */
   async decline(address: number, mac: string, quarantineMs: number): Promise<boolean> {
-    const kv = await this.store.get(leaseKey(address));
-    if (!kv || (JSON.parse(kv.value) as LeaseRecord).mac !== mac) return false;
-    return this.write(address, kv, { mac: DECLINED, expires: this.now() + quarantineMs, state: 'declined' });
+    return transact(this.store, async (tx) => {
+      if ((await tx.get(leaseKey(address), leaseCodec))?.mac !== mac) return false;
+      this.write(tx, address, { mac: DECLINED, expires: this.now() + quarantineMs, state: 'declined' });
+      return true;
+    });
   }
 
   /** The live lease of `address`, if any. */
   async get(address: number): Promise<Lease | undefined> {
-    const kv = await this.store.get(leaseKey(address));
-    if (!kv) return undefined;
-    const record = JSON.parse(kv.value) as LeaseRecord;
-    return record.expires > this.now() ? { ...record, address } : undefined;
+    const record = (await readDocument(this.store, leaseKey(address), leaseCodec))?.value;
+    return record && record.expires > this.now() ? { ...record, address } : undefined;
   }
 
-  private async write(address: number, previous: KeyValue | undefined, record: LeaseRecord): Promise<boolean> {
-    const ops: TxnOp[] = [{ type: 'put', key: leaseKey(address), value: JSON.stringify(record) }];
-    if (record.state !== 'declined') ops.push({ type: 'put', key: clientKey(record.mac), value: String(address) });
-    const result = await this.store.txn({ compare: [keyUnchanged(leaseKey(address), previous)], success: ops });
-    return result.succeeded;
+  /** Runs a claim under `transact`; a claim that keeps losing races is answered as `exhausted`, as the pool is for it. */
+  private async claim(decide: (tx: Transaction) => Promise<Claim>): Promise<Claim> {
+    try {
+      return await transact(this.store, decide);
+    } catch (error) {
+      if (error instanceof ContentionError) return { kind: 'exhausted' };
+      throw error;
+    }
+  }
+
+  private write(tx: Transaction, address: number, record: LeaseRecord): void {
+    tx.put(leaseKey(address), leaseCodec, record);
+    if (record.state !== 'declined') tx.add({ type: 'put', key: clientKey(record.mac), value: String(address) });
   }
 }
 

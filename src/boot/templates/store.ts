@@ -5,14 +5,18 @@
  * role (templates/<role>/<name>) and a PUT replaces them. Every change is one
  * transaction with its audit record; the ID list is compare-and-swapped, so
  * concurrent uploads on several servers never keep more than KEEP_VERSIONS.
+ * Stored values are read through their codecs (documents.ts): a corrupt or
+ * foreign one is a CorruptDocumentError naming its key (HTTP 500).
  */
 import { hostname } from 'node:os';
 import { type Actor, auditOp, type AuditEntry } from '../../inventory/audit.js';
-import { conflict, DomainError, invalid, isKind, notFound, tooLarge, unavailable } from '../../lib/errors.js';
+import { conflict, DomainError, invalid, isKind, notFound, tooLarge } from '../../lib/errors.js';
 import type { Inventory } from '../../inventory/inventory.js';
 import type { IpamConfig, Machine } from '../../inventory/model.js';
-import { keyMissing, keyUnchanged, type Store, type TxnOp } from '../../store/interface.js';
+import { readDocument, transact } from '../../store/document.js';
+import { keyMissing, type Store, type TxnOp } from '../../store/interface.js';
 import { labelsReferenced, machineContext, sampleMachine, type TemplateMeta } from './context.js';
+import { ignitionCodec, ignitionIndexCodec, ignitionIndexKey, ignitionKey, textCodec, textKey, textPrefix } from './documents.js';
 import { TemplateError } from './errors.js';
 import { IGNITION_VALIDATE, type IgnitionValidator, ignitionValidator, type ValidationReport } from './ignition-validate.js';
 import { jsonExpressions, renderJson, renderText, textExpressions } from './render.js';
@@ -50,12 +54,6 @@ export interface TemplateStoreOptions {
   now?: () => Date;
 }
 
-const ignitionIndexKey = (role: string) => `ignitions/${role}`;
-const ignitionKey = (role: string, id: string) => `ignitions/${role}/${id}`;
-const textPrefix = (role: string) => `templates/${role}/`;
-const textKey = (role: string, name: string) => `${textPrefix(role)}${name}`;
-const MAX_ATTEMPTS = 100;
-
 export class TemplateStore {
   private readonly validator: IgnitionValidator;
   private readonly now: () => Date;
@@ -73,18 +71,16 @@ export class TemplateStore {
 
   /** The role's template IDs, oldest version first. */
   async listIgnitions(role: string): Promise<string[]> {
-    const kv = await this.store.get(ignitionIndexKey(role));
-    return kv ? (JSON.parse(kv.value) as string[]) : [];
+    return (await readDocument(this.store, ignitionIndexKey(role), ignitionIndexCodec))?.value ?? [];
   }
 
   /** The ID machines of `role` boot: the highest version. Plug into BootSources.newestTemplate. */
   readonly newestTemplate = async (role: string): Promise<string | undefined> => newestVersion(await this.listIgnitions(role));
 
   async getIgnition(role: string, id: string): Promise<IgnitionTemplate> {
-    const kv = await this.store.get(ignitionKey(role, id));
-    if (!kv) throw notFound(`Ignition template ${id} of role ${role}`);
-    const stored = JSON.parse(kv.value) as Omit<IgnitionTemplate, 'role' | 'id'>;
-    return { role, id, ...stored };
+    const found = await readDocument(this.store, ignitionKey(role, id), ignitionCodec);
+    if (!found) throw notFound(`Ignition template ${id} of role ${role}`);
+    return { role, id, ...found.value };
   }
 
   /**
@@ -102,71 +98,68 @@ export class TemplateStore {
     const problem = versionProblem(id);
     if (problem) throw invalid(problem, 'id');
     const meta = upload.meta ?? {};
-    const value = JSON.stringify({ template: upload.template, meta, created: this.now().toISOString() });
+    // Encoded (and checked) once, outside the retry loop: it can be a megabyte.
+    const value = ignitionCodec.encode(ignitionKey(role, id), {
+      template: upload.template,
+      meta,
+      created: this.now().toISOString(),
+    });
     if (Buffer.byteLength(value) > MAX_TEMPLATE_BYTES)
       throw tooLarge(`the template and its metadata are over ${MAX_TEMPLATE_BYTES} bytes`, 'template');
     const warnings = await this.checkIgnition(role, upload.template, meta, apiUrl);
-    await this.retry(async () => {
-      const index = await this.store.get(ignitionIndexKey(role));
-      const plan = planVersionAdd(index ? (JSON.parse(index.value) as string[]) : [], id);
+    await transact(this.store, async (tx) => {
+      const plan = planVersionAdd((await tx.get(ignitionIndexKey(role), ignitionIndexCodec)) ?? [], id);
       if (plan.kind === 'conflict') throw conflict(plan.message, 'id');
-      const result = await this.store.txn({
-        compare: [keyUnchanged(ignitionIndexKey(role), index), keyMissing(ignitionKey(role, id))],
-        success: [
-          { type: 'put', key: ignitionKey(role, id), value },
-          { type: 'put', key: ignitionIndexKey(role), value: JSON.stringify(plan.ids) },
-          ...plan.pruned.map((old): TxnOp => ({ type: 'delete', key: ignitionKey(role, old) })),
-          this.audit(actor, {
-            category: 'ignitions',
-            instance: `${role}/${id}`,
-            action: 'put',
-            detail: plan.pruned.length > 0 ? `pruned ${plan.pruned.join(',')}` : '',
-          }),
-        ],
-      });
-      return result.succeeded ? true : undefined;
+      tx.require(keyMissing(ignitionKey(role, id)), () =>
+        conflict(`version ${id} exists; IDs are immutable: upload a higher version`, 'id'),
+      );
+      tx.add({ type: 'put', key: ignitionKey(role, id), value });
+      tx.put(ignitionIndexKey(role), ignitionIndexCodec, plan.ids);
+      tx.add(
+        ...plan.pruned.map((old): TxnOp => ({ type: 'delete', key: ignitionKey(role, old) })),
+        this.audit(actor, {
+          category: 'ignitions',
+          instance: `${role}/${id}`,
+          action: 'put',
+          detail: plan.pruned.length > 0 ? `pruned ${plan.pruned.join(',')}` : '',
+        }),
+      );
     });
     return { warnings };
   }
 
   /** Removes a version; removing the highest rolls the role back to the one before. */
   async deleteIgnition(role: string, id: string, actor: Actor): Promise<void> {
-    await this.retry(async () => {
-      const index = await this.store.get(ignitionIndexKey(role));
-      const ids = index ? (JSON.parse(index.value) as string[]) : [];
+    await transact(this.store, async (tx) => {
+      const ids = (await tx.get(ignitionIndexKey(role), ignitionIndexCodec)) ?? [];
       if (!ids.includes(id)) throw notFound(`Ignition template ${id} of role ${role}`);
       const rest = ids.filter((other) => other !== id);
-      const result = await this.store.txn({
-        compare: [keyUnchanged(ignitionIndexKey(role), index)],
-        success: [
-          { type: 'delete', key: ignitionKey(role, id) },
-          rest.length > 0
-            ? { type: 'put', key: ignitionIndexKey(role), value: JSON.stringify(rest) }
-            : { type: 'delete', key: ignitionIndexKey(role) },
-          this.audit(actor, {
-            category: 'ignitions',
-            instance: `${role}/${id}`,
-            action: 'delete',
-            detail: `machines now boot ${newestVersion(rest) ?? 'no template'}`,
-          }),
-        ],
-      });
-      return result.succeeded ? true : undefined;
+      tx.delete(ignitionKey(role, id));
+      if (rest.length > 0) tx.put(ignitionIndexKey(role), ignitionIndexCodec, rest);
+      else tx.delete(ignitionIndexKey(role));
+      tx.add(
+        this.audit(actor, {
+          category: 'ignitions',
+          instance: `${role}/${id}`,
+          action: 'delete',
+          detail: `machines now boot ${newestVersion(rest) ?? 'no template'}`,
+        }),
+      );
     });
   }
 
   /** Version `id` of the machine's role, rendered for it; TemplateError when the machine lacks what it needs. */
   async renderIgnition(machine: Machine, id: string, apiUrl: string): Promise<unknown> {
     const role = machine.spec.role;
-    const kv = await this.store.get(ignitionKey(role, id));
-    if (!kv) {
+    const found = await readDocument(this.store, ignitionKey(role, id), ignitionCodec);
+    if (!found) {
       const ids = await this.listIgnitions(role);
       throw new DomainError(
         'not-found',
         `Ignition template ${id} of role ${role} (machine ${machine.spec.serial}) not found; the role has ${ids.length > 0 ? ids.join(', ') : 'no templates'}`,
       );
     }
-    const { template, meta } = JSON.parse(kv.value) as Pick<IgnitionTemplate, 'template' | 'meta'>;
+    const { template, meta } = found.value;
     return renderJson(template, machineContext(machine, apiUrl, meta));
   }
 
@@ -179,10 +172,9 @@ export class TemplateStore {
   }
 
   async getText(role: string, name: string): Promise<TextTemplate> {
-    const kv = await this.store.get(textKey(role, name));
-    if (!kv) throw notFound(`text template ${name} of role ${role}`);
-    const stored = JSON.parse(kv.value) as { text: string; updated: string };
-    return { role, name, ...stored };
+    const found = await readDocument(this.store, textKey(role, name), textCodec);
+    if (!found) throw notFound(`text template ${name} of role ${role}`);
+    return { role, name, ...found.value };
   }
 
   /** Sets (or replaces) a text template after test-rendering it for a sample machine; true when it replaced one. */
@@ -190,7 +182,7 @@ export class TemplateStore {
     if (Buffer.byteLength(text) > MAX_TEMPLATE_BYTES)
       throw tooLarge(`the template is over ${MAX_TEMPLATE_BYTES} bytes`, 'template');
     await this.checkText(role, text, apiUrl);
-    const value = JSON.stringify({ text, updated: this.now().toISOString() });
+    const value = textCodec.encode(textKey(role, name), { text, updated: this.now().toISOString() });
     const result = await this.store.txn({
       success: [
         { type: 'range', key: textKey(role, name), keysOnly: true },
@@ -215,9 +207,9 @@ export class TemplateStore {
 
   /** The machine role's text template `name`, rendered for it (meta is empty for text templates). */
   async renderText(machine: Machine, name: string, apiUrl: string): Promise<string> {
-    const kv = await this.store.get(textKey(machine.spec.role, name));
-    if (!kv) throw notFound(`text template ${name} of role ${machine.spec.role} (machine ${machine.spec.serial})`);
-    const { text } = JSON.parse(kv.value) as { text: string };
+    const found = await readDocument(this.store, textKey(machine.spec.role, name), textCodec);
+    if (!found) throw notFound(`text template ${name} of role ${machine.spec.role} (machine ${machine.spec.serial})`);
+    const { text } = found.value;
     return renderText(text, machineContext(machine, apiUrl, {}));
   }
 
@@ -251,7 +243,7 @@ export class TemplateStore {
   private async currentIpam(): Promise<IpamConfig | undefined> {
     if (!this.options.inventory) return undefined;
     try {
-      return await this.options.inventory.getIpam();
+      return await this.options.inventory.config.getIpam();
     } catch (error) {
       if (isKind(error, 'not-found')) return undefined;
       throw error;
@@ -262,16 +254,6 @@ export class TemplateStore {
 
   private audit(actor: Actor, entry: AuditEntry): TxnOp {
     return auditOp(entry, actor, this.host, this.now());
-  }
-
-  /** Runs `attempt` until it returns a value (undefined = lost a race, try again). */
-  private async retry<T>(attempt: () => Promise<T | undefined>): Promise<T> {
-    for (let i = 0; i < MAX_ATTEMPTS; i++) {
-      const result = await attempt();
-      if (result !== undefined) return result;
-      await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 * i)));
-    }
-    throw unavailable(`gave up after ${MAX_ATTEMPTS} conflicting attempts: too many concurrent writers; try again`);
   }
 }
 
