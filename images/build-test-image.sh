@@ -15,6 +15,10 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 out=${YAGURA_TEST_IMAGE_DIR:-$repo/.cache/test-image}
 mkdir -p "$out/debs"
 out=$(cd "$out" && pwd)
+# Test files that need the image run in parallel: one build at a time; the
+# others wait here and then find the outputs current.
+exec 9>"$out/.lock"
+flock 9
 
 die() {
   echo "build-test-image: $*" >&2
