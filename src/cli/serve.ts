@@ -1,24 +1,13 @@
-/** `yagura serve`: the boot-server daemon's flags; the daemon itself is in serve-daemon.ts. */
+/**
+ * `yagura serve`: the boot-server daemon's flags, turned into a config
+ * (serve-config.ts) for startBootServer (src/server), which runs until SIGTERM
+ * or SIGINT. The server is loaded only when serve runs, so client commands
+ * start fast.
+ */
 import { Command, Option } from 'commander';
-import { type StoreFlags, addStoreOptions } from './store-options.js';
-
-export interface ServeFlags extends StoreFlags {
-  listen: string;
-  tlsListen: string;
-  tlsCert?: string;
-  tlsKey?: string;
-  allowIps: string;
-  tokenFile?: string;
-  authReads?: boolean;
-  auditRetentionDays: string;
-  dhcpListen: string;
-  dhcpLocalAddress: string;
-  dhcpServerId?: string;
-  advertiseUrl?: string;
-  ipxeEfi: string;
-  imageKeep: string;
-  compactRetention?: string;
-}
+import { VERSION } from '../lib/version.js';
+import type { ServeFlags } from './serve-config.js';
+import { addStoreOptions } from './store-options.js';
 
 export function serveCommand(): Command {
   const command = new Command('serve')
@@ -110,5 +99,35 @@ Examples:
 Stops cleanly (exit 0) on SIGTERM or SIGINT, after in-flight requests finish.`,
     );
   addStoreOptions(command);
-  return command.action(async (flags: ServeFlags) => (await import('./serve-daemon.js')).serve(flags));
+  return command.action(serve);
+}
+
+async function serve(flags: ServeFlags): Promise<void> {
+  const config = (await import('./serve-config.js')).serveConfig(flags);
+  const server = await (await import('../server/boot-server.js')).startBootServer(config);
+  const { logger } = config;
+  const status = await server.store.status().catch(async (error: unknown) => {
+    await server.stop();
+    throw error;
+  });
+  logger.info(
+    {
+      version: VERSION,
+      listen: flags.listen,
+      tlsListen: config.tls ? flags.tlsListen : undefined,
+      dhcpListen: config.dhcp ? flags.dhcpListen : 'off',
+      store: status.backend,
+      location: status.location,
+      revision: status.revision,
+      machines: server.inventory.cache.size,
+    },
+    'serving',
+  );
+  const signal = await new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  logger.info({ signal }, 'shutting down');
+  await server.stop();
+  logger.info('stopped');
 }

@@ -1,10 +1,15 @@
-/** An in-process boot-server API (the real fastify app on a real socket) over a given store. */
-import type { FastifyInstance } from 'fastify';
+/**
+ * An in-process boot-server API (startBootServer on a real loopback socket)
+ * over a given store, serving disk keys on plain HTTP; no DHCP, replication or
+ * daemons, and its image and asset files in a temp dir of its own.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { AllowList, type AuthPolicy, TokenTable } from '../../src/api/auth.js';
-import { createMetrics } from '../../src/api/metrics.js';
-import { buildApi } from '../../src/api/server.js';
-import { Inventory } from '../../src/inventory/inventory.js';
+import type { Inventory } from '../../src/inventory/inventory.js';
+import { startBootServer } from '../../src/server/boot-server.js';
 import type { Store } from '../../src/store/interface.js';
 
 export interface TestServer {
@@ -14,24 +19,27 @@ export interface TestServer {
 }
 
 export async function startApi(store: Store, policy: Partial<AuthPolicy> = {}): Promise<TestServer> {
-  const inventory = new Inventory(store);
-  await inventory.start();
-  const app: FastifyInstance = await buildApi({
-    store,
-    inventory,
+  const dataDir = mkdtempSync(join(tmpdir(), 'yagura-api-'));
+  const removeDataDir = () => rmSync(dataDir, { recursive: true, force: true });
+  const server = await startBootServer({
+    store: { opened: store },
+    listen: { host: '127.0.0.1', port: 0 },
+    httpCrypts: true,
     policy: { allowed: AllowList.parse('127.0.0.1/8,::1'), tokens: TokenTable.empty(), protectReads: false, ...policy },
-    metrics: createMetrics(inventory.cache),
     logger: pino({ level: 'silent' }),
-    crypts: true,
+    dataDir,
+    ipxeEfiPath: '/usr/lib/ipxe/ipxe.efi',
+    replication: { start: false },
+  }).catch((error: unknown) => {
+    removeDataDir();
+    throw error;
   });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const { port } = app.server.address() as { port: number };
   return {
-    url: `http://127.0.0.1:${port}`,
-    inventory,
+    url: server.http.url,
+    inventory: server.inventory,
     close: async () => {
-      await app.close();
-      inventory.stop();
+      await server.stop();
+      removeDataDir();
     },
   };
 }

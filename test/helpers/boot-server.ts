@@ -1,22 +1,18 @@
 /**
- * An in-process boot server with images and assets (the real fastify app on a
- * real loopback socket, its own data dir), optionally replicating from peers;
- * and the image tars tests upload.
+ * An in-process boot server with images and assets (startBootServer on a
+ * real loopback socket, its own data dir, no DHCP or daemons), optionally
+ * replicating from peers; and the image tars tests upload.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { AllowList, type AuthPolicy, TokenTable } from '../../src/api/auth.js';
-import { createMetrics } from '../../src/api/metrics.js';
-import { buildApi } from '../../src/api/server.js';
-import { AssetStore } from '../../src/boot/assets.js';
-import { ImageStore } from '../../src/boot/images.js';
-import { Replicator } from '../../src/boot/replication.js';
+import type { AssetStore } from '../../src/boot/assets.js';
+import type { ImageStore } from '../../src/boot/images.js';
 import { TAR_END, tarHeader, tarPadding } from '../../src/boot/tar.js';
-import { Inventory } from '../../src/inventory/inventory.js';
+import { startBootServer as startServer } from '../../src/server/boot-server.js';
 import type { Store } from '../../src/store/interface.js';
 import { freePort } from './ports.js';
 
@@ -43,53 +39,28 @@ export async function startBootServer(store: Store, options: BootServerOptions):
   // The advertise URL must be known before the stores exist: pick the port first.
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const logger = pino({ level: 'silent' });
-  const inventory = new Inventory(store);
-  await inventory.start();
-  const images = await ImageStore.open({
-    store,
-    dataDir: options.dataDir,
-    advertiseUrl: url,
-    keep: options.keep,
-    maxBytes: options.maxImageBytes,
-    logger,
-  });
-  const assets = await AssetStore.open({
-    store,
-    dataDir: options.dataDir,
-    advertiseUrl: url,
-    maxBytes: options.maxAssetBytes,
-    logger,
-  });
-  const app: FastifyInstance = await buildApi({
-    store,
-    inventory,
+  const server = await startServer({
+    store: { opened: store },
+    listen: { host: '127.0.0.1', port },
+    httpCrypts: false,
     policy: { allowed: AllowList.parse('127.0.0.1/8,::1'), tokens: TokenTable.empty(), protectReads: false, ...options.policy },
-    metrics: createMetrics(inventory.cache),
-    logger,
-    crypts: false,
-    images,
-    assets,
+    logger: pino({ level: 'silent' }),
+    dataDir: options.dataDir,
+    advertiseUrl: url,
+    imageKeep: options.keep,
+    maxImageBytes: options.maxImageBytes,
+    maxAssetBytes: options.maxAssetBytes,
+    ipxeEfiPath: '/usr/lib/ipxe/ipxe.efi',
+    replication: { start: options.replicate === true, retryMs: 200 },
   });
-  await app.listen({ host: '127.0.0.1', port });
-  let replicator: Replicator | undefined;
-  const server: BootServer = {
+  return {
     url,
     dataDir: options.dataDir,
-    images,
-    assets,
-    startReplication: async () => {
-      replicator = new Replicator({ store, replicas: [images, assets], logger, retryMs: 200 });
-      await replicator.start();
-    },
-    close: async () => {
-      await replicator?.stop();
-      await app.close();
-      inventory.stop();
-    },
+    images: server.images,
+    assets: server.assets,
+    startReplication: () => server.startReplication(),
+    close: () => server.stop(),
   };
-  if (options.replicate) await server.startReplication();
-  return server;
 }
 
 /** An image tar as GNU tar writes it (`tar -C dir -cf - <names>`), from the given files. */

@@ -8,7 +8,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ID_HEADER, optionsFromHeaders, SHA256_HEADER } from '../../boot/asset-model.js';
 import type { AssetStore } from '../../boot/assets.js';
-import { declaredLength, sendDownload, streamedBodies } from '../../boot/http-files.js';
+import { declaredLength, sendDownload, streamedBodies } from '../http-files.js';
 import { actorOf } from '../access.js';
 
 const nameParams = z.strictObject({ name: z.string().min(1).max(256) });

@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { declaredLength, sendDownload, streamedBodies } from '../../boot/http-files.js';
+import { declaredLength, sendDownload, streamedBodies } from '../http-files.js';
 import { IMAGE_FILES, IMAGE_OS, type ImageFile } from '../../boot/image-model.js';
 import type { ImageStore } from '../../boot/images.js';
 import { notFound } from '../../lib/errors.js';

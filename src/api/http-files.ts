@@ -8,7 +8,7 @@
 import { open } from 'node:fs/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../lib/errors.js';
-import { contentRange, decideRange, etagOf } from './byte-range.js';
+import { contentRange, decideRange, etagOf } from '../boot/byte-range.js';
 
 /**
  * Upload bodies are streamed to disk by the handler, never buffered: this

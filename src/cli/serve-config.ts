@@ -1,0 +1,108 @@
+/** `yagura serve`'s flags (and their YAGURA_* variables) to a BootServerConfig, with one clear line for each bad value. */
+import { readFileSync } from 'node:fs';
+import { pino } from 'pino';
+import { AllowList, TokenTable } from '../api/auth.js';
+import { parseDuration } from '../lib/duration.js';
+import { UserError } from '../lib/errors.js';
+import { parseIPv4 } from '../lib/ipv4.js';
+import { parseListen } from '../lib/listen.js';
+import type { BootServerConfig, DhcpSettings, Listener } from '../server/config.js';
+import { type StoreFlags, storeConfig } from './store-options.js';
+
+export interface ServeFlags extends StoreFlags {
+  listen: string;
+  tlsListen: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  allowIps: string;
+  tokenFile?: string;
+  authReads?: boolean;
+  auditRetentionDays: string;
+  dhcpListen: string;
+  dhcpLocalAddress: string;
+  dhcpServerId?: string;
+  advertiseUrl?: string;
+  ipxeEfi: string;
+  imageKeep: string;
+  compactRetention?: string;
+}
+
+export function serveConfig(flags: ServeFlags): BootServerConfig {
+  const listen = listener(flags.listen, '--listen');
+  const tlsFiles = readTls(flags);
+  const tls = tlsFiles && { listen: listener(flags.tlsListen, '--tls-listen'), ...tlsFiles };
+  const compactionRetentionMs = parseDuration(
+    flags.compactRetention ?? (flags.store === 'embedded' ? '24h' : '0'),
+    '--compact-retention',
+  );
+  const imageKeep = Number(flags.imageKeep);
+  if (!Number.isInteger(imageKeep) || imageKeep < 1)
+    throw new UserError(`--image-keep must be a whole number of images (1 or more), got ${flags.imageKeep}`, 2);
+  const auditRetentionDays = Number(flags.auditRetentionDays);
+  if (!Number.isInteger(auditRetentionDays) || auditRetentionDays < 1)
+    throw new UserError(`--audit-retention-days must be a whole number of days, got ${flags.auditRetentionDays}`, 2);
+  const policy = {
+    allowed: AllowList.parse(flags.allowIps),
+    tokens: flags.tokenFile ? TokenTable.load(flags.tokenFile) : TokenTable.empty(),
+    protectReads: flags.authReads === true,
+  };
+  return {
+    store: { config: storeConfig(flags) },
+    listen,
+    tls,
+    policy,
+    logger: pino({ base: { service: 'yagura' } }),
+    dataDir: flags.dataDir,
+    advertiseUrl: advertiseUrlOf(flags.advertiseUrl),
+    imageKeep,
+    ipxeEfiPath: flags.ipxeEfi,
+    dhcp: dhcpSettings(flags),
+    compactionRetentionMs,
+    auditRetentionDays,
+  };
+}
+
+function listener(text: string, flag: string): Listener {
+  return { ...parseListen(text, flag), text };
+}
+
+function readTls(flags: ServeFlags): { cert: Buffer; key: Buffer } | undefined {
+  if (!flags.tlsCert && !flags.tlsKey) return undefined;
+  if (!flags.tlsCert || !flags.tlsKey) throw new UserError('--tls-cert and --tls-key go together: give both or neither', 2);
+  const read = (file: string, flag: string) => {
+    try {
+      return readFileSync(file);
+    } catch (error) {
+      throw new UserError(`${flag} ${file}: cannot read it (${(error as NodeJS.ErrnoException).code})`);
+    }
+  };
+  return { cert: read(flags.tlsCert, '--tls-cert'), key: read(flags.tlsKey, '--tls-key') };
+}
+
+function advertiseUrlOf(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UserError(`--advertise-url ${JSON.stringify(text)} is not a URL: write e.g. http://10.69.0.3:10080`, 2);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new UserError('--advertise-url must be http:// or https://', 2);
+  return url.toString().replace(/\/$/, '');
+}
+
+function dhcpSettings(flags: ServeFlags): DhcpSettings | undefined {
+  if (flags.dhcpListen === 'off') return undefined;
+  return {
+    listen: listener(flags.dhcpListen, '--dhcp-listen'),
+    localAddress: flags.dhcpLocalAddress === 'auto' ? undefined : ipv4(flags.dhcpLocalAddress, '--dhcp-local-address'),
+    serverId: flags.dhcpServerId === undefined ? undefined : ipv4(flags.dhcpServerId, '--dhcp-server-id'),
+  };
+}
+
+function ipv4(text: string, flag: string): number {
+  const address = parseIPv4(text);
+  if (address === undefined) throw new UserError(`${flag} ${JSON.stringify(text)} is not an IPv4 address`, 2);
+  return address;
+}
