@@ -14,7 +14,7 @@ export const SMALL = 4 << 10;
 export const MIN_SLAB = 64 << 10;
 
 /** Bytes for one answer: `bytes(size)`, called once, gives the view to fill; `release()` gives its memory back. */
-export interface Lease {
+export interface SlabLoan {
   bytes(size: number): Buffer;
   /** Only after nothing reads the view any more (for a response: after 'finish'). */
   release(): void;
@@ -28,12 +28,12 @@ export class SlabPool {
   /** @param keepBytes at most this many bytes of free slabs are kept; the rest are left to the GC. */
   constructor(private readonly keepBytes = 64 << 20) {}
 
-  lease(): Lease {
+  borrow(): SlabLoan {
     let slab: Buffer | undefined;
     let used = false;
     return {
       bytes: (size) => {
-        if (used) throw new Error('a lease gives bytes once');
+        if (used) throw new Error('a loan gives bytes once');
         used = true;
         slab = size < SMALL ? undefined : this.take(size);
         return slab ? slab.subarray(0, size) : Buffer.allocUnsafe(size);

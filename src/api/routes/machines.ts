@@ -39,10 +39,10 @@ export function machineRoutes(app: FastifyInstance, inventory: Inventory): void 
     async (request, reply) => {
       const parsed = parseMachineQuery(request.query);
       if ('error' in parsed) throw invalid(parsed.error, parsed.field);
-      const lease = answers.lease();
+      const loan = answers.borrow();
       // 'finish': the whole response is with the kernel. A connection that dies first never gives its slab back.
-      reply.raw.once('finish', lease.release);
-      return reply.type('application/json').send(await machines.searchJson(parsed.query, lease.bytes));
+      reply.raw.once('finish', loan.release);
+      return reply.type('application/json').send(await machines.searchJson(parsed.query, loan.bytes));
     },
   );
 
