@@ -16,12 +16,15 @@ import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { type Actor, auditOp } from '../inventory/audit.js';
 import { DomainError, invalid, notFound } from '../lib/errors.js';
-import { type KeyValue, keyUnchanged, type Store } from '../store/interface.js';
+import { readDocument, readDocuments, transact } from '../store/document.js';
+import type { Store } from '../store/interface.js';
 import {
   ASSET_ID_KEY,
   ASSET_PREFIX,
+  assetIdCodec,
   type AssetInfo,
   type AssetMeta,
+  assetMetaCodec,
   assetFileName,
   assetKey,
   assetNameProblem,
@@ -31,14 +34,12 @@ import {
   SHA256_HEADER,
   sha256Problem,
 } from './asset-model.js';
-import { retryCas } from '../store/cas.js';
 import { MAX_URLS } from './image-model.js';
 import { emptyDir, listDir, moveIntoPlace, receiveFile, removeQuietly, tempPath, tooLarge } from './local-files.js';
 import { Mutex } from './mutex.js';
 import { peerOrder, type Replica, type SyncResult } from './replication.js';
 
 export const DEFAULT_MAX_ASSET_BYTES = 4 * 1024 ** 3;
-const PAGE = 1000;
 
 export interface AssetStoreOptions {
   store: Store;
@@ -146,24 +147,17 @@ export class AssetStore implements Replica {
   }
 
   async remove(name: string, actor: Actor): Promise<void> {
-    await this.lock.run(() =>
-      retryCas(async () => {
-        const kv = await this.store.get(assetKey(name));
-        if (!kv) throw notFound(`asset ${name}`);
-        const meta = JSON.parse(kv.value) as AssetMeta;
-        const result = await this.store.txn({
-          compare: [keyUnchanged(assetKey(name), kv)],
-          success: [
-            { type: 'delete', key: assetKey(name) },
-            this.audit(actor, 'delete', name, { id: meta.id, sha256: meta.sha256 }),
-          ],
-        });
-        if (!result.succeeded) return undefined;
-        await removeQuietly(this.file(meta.id));
-        this.logger.info({ asset: name, id: meta.id }, 'asset deleted');
-        return true;
-      }),
-    );
+    await this.lock.run(async () => {
+      const meta = await transact(this.store, async (tx) => {
+        const meta = await tx.get(assetKey(name), assetMetaCodec);
+        if (!meta) throw notFound(`asset ${name}`);
+        tx.delete(assetKey(name));
+        tx.add(this.audit(actor, 'delete', name, { id: meta.id, sha256: meta.sha256 }));
+        return meta;
+      });
+      await removeQuietly(this.file(meta.id));
+      this.logger.info({ asset: name, id: meta.id }, 'asset deleted');
+    });
   }
 
   /** Where to serve an asset from; 404 when it does not exist or no server holds a copy. */
@@ -220,22 +214,18 @@ export class AssetStore implements Replica {
     const final = this.file(meta.id);
     await moveIntoPlace(temp, final, this.dir);
     try {
-      const previous = await retryCas(async () => {
-        const kv = await this.store.get(assetKey(meta.name));
-        const result = await this.store.txn({
-          compare: [keyUnchanged(assetKey(meta.name), kv)],
-          success: [
-            { type: 'put', key: assetKey(meta.name), value: JSON.stringify(meta) },
-            this.audit(actor, 'upload', meta.name, {
-              id: meta.id,
-              size: meta.size,
-              sha256: meta.sha256,
-              'content-type': meta['content-type'],
-            }),
-          ],
-        });
-        if (!result.succeeded) return undefined;
-        return { old: kv ? (JSON.parse(kv.value) as AssetMeta) : undefined };
+      const previous = await transact(this.store, async (tx) => {
+        const old = await tx.get(assetKey(meta.name), assetMetaCodec);
+        tx.put(assetKey(meta.name), assetMetaCodec, meta);
+        tx.add(
+          this.audit(actor, 'upload', meta.name, {
+            id: meta.id,
+            size: meta.size,
+            sha256: meta.sha256,
+            'content-type': meta['content-type'],
+          }),
+        );
+        return { old };
       });
       if (previous.old) await removeQuietly(this.file(previous.old.id));
       this.logger.info({ asset: meta.name, id: meta.id, size: meta.size }, 'asset uploaded');
@@ -302,45 +292,29 @@ export class AssetStore implements Replica {
   }
 
   private async meta(name: string): Promise<AssetMeta | undefined> {
-    const kv = await this.store.get(assetKey(name));
-    return kv ? (JSON.parse(kv.value) as AssetMeta) : undefined;
+    return (await readDocument(this.store, assetKey(name), assetMetaCodec))?.value;
   }
 
+  /** Every asset's metadata, in name order (one snapshot). */
   private async allMetas(): Promise<AssetMeta[]> {
-    const metas: AssetMeta[] = [];
-    let page = await this.store.range({ prefix: ASSET_PREFIX, limit: PAGE });
-    const revision = page.revision;
-    for (;;) {
-      metas.push(...page.kvs.map((kv) => JSON.parse(kv.value) as AssetMeta));
-      if (!page.more) return metas;
-      page = await this.store.range({ prefix: ASSET_PREFIX, limit: PAGE, after: page.next, revision });
-    }
+    return (await readDocuments(this.store, ASSET_PREFIX, assetMetaCodec)).map((read) => read.value);
   }
 
   /** The next ID from the global counter (its own CAS: an ID that ends up unused is harmless). */
   private async allocateId(): Promise<number> {
-    return retryCas(async () => {
-      const kv = await this.store.get(ASSET_ID_KEY);
-      const id = (kv ? Number(kv.value) : 0) + 1;
-      const result = await this.store.txn({
-        compare: [keyUnchanged(ASSET_ID_KEY, kv)],
-        success: [{ type: 'put', key: ASSET_ID_KEY, value: String(id) }],
-      });
-      return result.succeeded ? id : undefined;
+    return transact(this.store, async (tx) => {
+      const id = ((await tx.get(ASSET_ID_KEY, assetIdCodec)) ?? 0) + 1;
+      tx.put(ASSET_ID_KEY, assetIdCodec, id);
+      return id;
     });
   }
 
   /** Read-modify-write of one asset's metadata without an audit record (bookkeeping of who holds what). */
   private async updateMeta(name: string, change: (meta: AssetMeta) => AssetMeta | undefined): Promise<void> {
-    await retryCas(async () => {
-      const kv: KeyValue | undefined = await this.store.get(assetKey(name));
-      const next = kv ? change(JSON.parse(kv.value) as AssetMeta) : undefined;
-      if (!next) return true;
-      const result = await this.store.txn({
-        compare: [keyUnchanged(assetKey(name), kv)],
-        success: [{ type: 'put', key: assetKey(name), value: JSON.stringify(next) }],
-      });
-      return result.succeeded ? true : undefined;
+    await transact(this.store, async (tx) => {
+      const current = await tx.get(assetKey(name), assetMetaCodec);
+      const next = current && change(current);
+      if (next) tx.put(assetKey(name), assetMetaCodec, next);
     });
   }
 
