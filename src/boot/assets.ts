@@ -35,8 +35,9 @@ import {
   sha256Problem,
 } from './asset-model.js';
 import { MAX_URLS } from './image-model.js';
-import { emptyDir, listDir, moveIntoPlace, receiveFile, removeQuietly, tempPath, tooLarge } from './local-files.js';
+import { emptyDir, moveIntoPlace, receiveFile, removeQuietly, tempPath, tooLarge } from './local-files.js';
 import { Mutex } from './mutex.js';
+import { type ReplicaFiles, type Replicated, syncReplica } from './replica-sync.js';
 import { peerOrder, type Replica, type SyncResult } from './replication.js';
 
 export const DEFAULT_MAX_ASSET_BYTES = 4 * 1024 ** 3;
@@ -176,32 +177,7 @@ export class AssetStore implements Replica {
    * exactly where it holds a copy. `pending` when something could not be fetched yet.
    */
   async sync(signal: AbortSignal): Promise<SyncResult> {
-    const missing = await this.lock.run(async () => {
-      const metas = await this.allMetas();
-      const wanted = new Set(metas.map((m) => assetFileName(m.id)));
-      for (const name of await listDir(this.dir)) {
-        if (name === '.tmp' || wanted.has(name)) continue;
-        await removeQuietly(join(this.dir, name));
-        this.logger.info({ file: name }, 'removed a local asset file no asset names');
-      }
-      const missing: AssetMeta[] = [];
-      for (const meta of metas) {
-        const here = await this.hasLocal(meta);
-        if (!here) missing.push(meta);
-        // Writes only when this server's listing is wrong (a crash before the URL was added, a lost disk).
-        if (here !== meta.urls.includes(this.url))
-          await this.updateMeta(meta.name, (m) =>
-            m.id !== meta.id ? undefined : here ? assetWithUrl(m, this.url, MAX_URLS) : assetWithoutUrl(m, this.url),
-          );
-      }
-      return missing;
-    });
-    let pending = false;
-    for (const meta of missing) {
-      if (signal.aborted) return { pending: true };
-      if (!(await this.fetchFromPeers(meta, signal))) pending = true;
-    }
-    return { pending };
+    return syncReplica(this.replicaFiles(), signal);
   }
 
   // ---- internals ----
@@ -238,57 +214,45 @@ export class AssetStore implements Replica {
     }
   }
 
-  private async fetchFromPeers(meta: AssetMeta, signal: AbortSignal): Promise<boolean> {
-    for (const peer of peerOrder(meta.urls, this.url)) {
-      const temp = tempPath(this.tmpDir, 'fetch');
-      try {
-        const response = await fetch(`${peer}/api/v1/assets/${encodeURIComponent(meta.name)}`, { signal });
-        if (!response.ok || !response.body || response.headers.get(ID_HEADER) !== String(meta.id)) {
-          await response.body?.cancel();
-          this.logger.warn(
-            { asset: meta.name, id: meta.id, peer, status: response.status },
-            'peer could not send this version of the asset',
-          );
-          continue;
-        }
-        const digest = await receiveFile(response.body, temp, meta.size);
-        if (digest.sha256 !== meta.sha256 || digest.size !== meta.size) {
-          this.logger.warn(
-            { asset: meta.name, id: meta.id, peer },
-            'peer sent an asset whose checksum does not match its metadata',
-          );
-          continue;
-        }
-        await this.lock.run(() => this.commitReplica(meta, temp));
-        this.logger.info({ asset: meta.name, id: meta.id, peer }, 'asset fetched from a peer');
-        return true;
-      } catch (error) {
-        if (signal.aborted) return false;
-        this.logger.warn(
-          { asset: meta.name, id: meta.id, peer, err: (error as Error).message },
-          'fetching an asset from a peer failed',
-        );
-      } finally {
-        await removeQuietly(temp);
-      }
-    }
-    return false;
-  }
-
-  private async commitReplica(meta: AssetMeta, temp: string): Promise<void> {
-    const current = await this.meta(meta.name);
-    // Deleted or replaced while we fetched: nothing to keep.
-    if (current?.id !== meta.id) return;
-    if (!(await this.hasLocal(current))) await moveIntoPlace(temp, this.file(meta.id), this.dir);
-    await this.updateMeta(meta.name, (m) => (m.id === meta.id ? assetWithUrl(m, this.url, MAX_URLS) : undefined));
-  }
-
   private async hasLocal(meta: AssetMeta): Promise<boolean> {
+    return (await this.localSize(assetFileName(meta.id))) === sizeFingerprint(meta.size);
+  }
+
+  /** The size of local asset file `file` (its fingerprint: files are written under a temp name, so a short one is damage). */
+  private async localSize(file: string): Promise<string | undefined> {
     try {
-      return (await stat(this.file(meta.id))).size === meta.size;
+      return sizeFingerprint((await stat(join(this.dir, file))).size);
     } catch {
-      return false;
+      return undefined;
     }
+  }
+
+  /** How replica-sync sees assets: one file per ID, fingerprinted by its size, verified by its SHA-256. */
+  private replicaFiles(): ReplicaFiles<AssetMeta> {
+    return {
+      what: 'asset',
+      self: this.url,
+      dir: this.dir,
+      tmpDir: this.tmpDir,
+      lock: this.lock,
+      logger: this.logger,
+      listed: async () => (await this.allMetas()).map(replicated),
+      current: async (name) => {
+        const meta = await this.meta(name);
+        return meta && replicated(meta);
+      },
+      inspect: (file) => this.localSize(file),
+      peerUrl: (copy, peer) => `${peer}/api/v1/assets/${encodeURIComponent(copy.id)}`,
+      receive: async (copy, response, temp) => {
+        // A peer may already serve a newer version under this name: only this ID will do.
+        if (response.headers.get(ID_HEADER) !== String(copy.entry.id)) return undefined;
+        return digestOf(await receiveFile(response.body!, temp, copy.entry.size));
+      },
+      setHolder: (copy, holds) =>
+        this.updateMeta(copy.id, (m) =>
+          m.id !== copy.entry.id ? undefined : holds ? assetWithUrl(m, this.url, MAX_URLS) : assetWithoutUrl(m, this.url),
+        ),
+    };
   }
 
   private async meta(name: string): Promise<AssetMeta | undefined> {
@@ -321,4 +285,25 @@ export class AssetStore implements Replica {
   private audit(actor: Actor, action: string, name: string, detail: unknown) {
     return auditOp({ category: 'assets', instance: name, action, detail: JSON.stringify(detail) }, actor, this.host, this.now());
   }
+}
+
+/** Asset metadata as replica-sync sees it. */
+function replicated(meta: AssetMeta): Replicated<AssetMeta> {
+  const file = assetFileName(meta.id);
+  return {
+    id: meta.name,
+    file,
+    fingerprint: sizeFingerprint(meta.size),
+    digest: digestOf(meta),
+    holders: meta.urls,
+    entry: meta,
+  };
+}
+
+function sizeFingerprint(size: number): string {
+  return `${size} bytes`;
+}
+
+function digestOf(content: { sha256: string; size: number }): string {
+  return `sha256:${content.sha256} ${content.size} bytes`;
 }

@@ -39,9 +39,10 @@ import {
   withUrl,
 } from './image-model.js';
 import { extractImageTar, imageTarStream } from './image-tar.js';
-import { emptyDir, fsyncDir, HashedFile, listDir, moveIntoPlace, removeQuietly, tempPath, tooLarge } from './local-files.js';
+import { emptyDir, fsyncDir, HashedFile, moveIntoPlace, removeQuietly, tempPath, tooLarge } from './local-files.js';
 import { Mutex } from './mutex.js';
-import { peerOrder, type Replica, type SyncResult } from './replication.js';
+import { type ReplicaFiles, type Replicated, syncReplica } from './replica-sync.js';
+import type { Replica, SyncResult } from './replication.js';
 
 export const DEFAULT_MAX_IMAGE_BYTES = 4 * 1024 ** 3;
 const SUMS = 'SHA256SUMS';
@@ -179,31 +180,7 @@ export class ImageStore implements Replica {
    * where it holds a copy. `pending` when something could not be fetched yet.
    */
   async sync(signal: AbortSignal): Promise<SyncResult> {
-    const missing = await this.lock.run(async () => {
-      const index = await this.readIndex();
-      const listed = new Map(index.images.map((e) => [e.id, e]));
-      for (const name of await listDir(this.imagesDir)) {
-        const entry = listed.get(name);
-        if (entry && (await this.hasLocal(entry))) continue;
-        await removeQuietly(join(this.imagesDir, name));
-        this.logger.info({ image: name }, 'removed a local image the index no longer lists');
-      }
-      const missing: ImageEntry[] = [];
-      for (const entry of index.images) {
-        const here = await this.hasLocal(entry);
-        if (!here) missing.push(entry);
-        // Writes only when this server's listing is wrong (a crash before the URL was added, a lost disk).
-        if (here !== entry.urls.includes(this.url))
-          await this.updateIndex((i) => (here ? withUrl(i, entry.id, this.url) : withoutUrl(i, entry.id, this.url)));
-      }
-      return missing;
-    });
-    let pending = false;
-    for (const entry of missing) {
-      if (signal.aborted) return { pending: true };
-      if (!(await this.fetchFromPeers(entry, signal))) pending = true;
-    }
-    return { pending };
+    return syncReplica(this.replicaFiles(), signal);
   }
 
   // ---- internals ----
@@ -277,48 +254,6 @@ export class ImageStore implements Replica {
     }
   }
 
-  private async fetchFromPeers(entry: ImageEntry, signal: AbortSignal): Promise<boolean> {
-    const peers = peerOrder(entry.urls, this.url);
-    for (const peer of peers) {
-      const temp = tempPath(this.tmpDir, 'fetch');
-      try {
-        await mkdir(temp);
-        const response = await fetch(`${peer}/api/v1/images/${IMAGE_OS}/${encodeURIComponent(entry.id)}`, { signal });
-        if (!response.ok || !response.body) {
-          await response.body?.cancel();
-          this.logger.warn({ image: entry.id, peer, status: response.status }, 'peer could not send the image');
-          continue;
-        }
-        const content = await extractImageTar(response.body, temp, this.maxBytes);
-        if (!sameContent(content.sha256, entry.sha256)) {
-          this.logger.warn({ image: entry.id, peer }, 'peer sent an image whose checksums do not match the index');
-          continue;
-        }
-        await writeSums(temp, content);
-        await this.lock.run(() => this.commitReplica(entry, temp));
-        this.logger.info({ image: entry.id, peer }, 'image fetched from a peer');
-        return true;
-      } catch (error) {
-        if (signal.aborted) return false;
-        this.logger.warn({ image: entry.id, peer, err: (error as Error).message }, 'fetching an image from a peer failed');
-      } finally {
-        await removeQuietly(temp);
-      }
-    }
-    return false;
-  }
-
-  private async commitReplica(entry: ImageEntry, temp: string): Promise<void> {
-    const current = (await this.readIndex()).images.find((e) => e.id === entry.id);
-    // Deleted or replaced while we fetched: nothing to keep.
-    if (!current || !sameContent(current.sha256, entry.sha256)) return;
-    if (!(await this.hasLocal(current))) {
-      await removeQuietly(this.imageDir(entry.id));
-      await moveIntoPlace(temp, this.imageDir(entry.id), this.imagesDir);
-    }
-    await this.updateIndex((i) => withUrl(i, entry.id, this.url));
-  }
-
   /** The entry of an image this server holds; 404 otherwise. */
   private async localEntry(id: string): Promise<ImageEntry> {
     const entry = (await this.readIndex()).images.find((e) => e.id === id);
@@ -329,12 +264,48 @@ export class ImageStore implements Replica {
 
   /** Whether this server's copy of `entry` is complete and is that content (the checksum file is written last). */
   private async hasLocal(entry: ImageEntry): Promise<boolean> {
+    return (await this.localSums(entry.id)) === sha256sums(entry.sha256);
+  }
+
+  /** The checksums of this server's copy of image `id` (normalized SHA256SUMS), if it is complete. */
+  private async localSums(id: string): Promise<string | undefined> {
     try {
-      const sums = parseSha256sums(await readFile(join(this.imageDir(entry.id), SUMS), 'utf8'));
-      return sums !== undefined && sameContent(sums, entry.sha256);
+      const sums = parseSha256sums(await readFile(join(this.imageDir(id), SUMS), 'utf8'));
+      return sums && sha256sums(sums);
     } catch {
-      return false;
+      return undefined;
     }
+  }
+
+  /** How replica-sync sees images: one directory per ID, fingerprinted by its checksums, fetched as a tar. */
+  private replicaFiles(): ReplicaFiles<ImageEntry> {
+    return {
+      what: 'image',
+      self: this.url,
+      dir: this.imagesDir,
+      tmpDir: this.tmpDir,
+      lock: this.lock,
+      logger: this.logger,
+      listed: async () => (await this.readIndex()).images.map(replicated),
+      current: async (id) => {
+        const entry = (await this.readIndex()).images.find((e) => e.id === id);
+        return entry && replicated(entry);
+      },
+      inspect: (file) => this.localSums(file),
+      peerUrl: (copy, peer) => `${peer}/api/v1/images/${IMAGE_OS}/${encodeURIComponent(copy.id)}`,
+      receive: async (_copy, response, temp) => {
+        await mkdir(temp);
+        const content = await extractImageTar(response.body!, temp, this.maxBytes);
+        await writeSums(temp, content);
+        return sha256sums(content.sha256);
+      },
+      setHolder: (copy, holds) =>
+        this.updateIndex((index) => {
+          const entry = index.images.find((e) => e.id === copy.id);
+          if (!entry || !sameContent(entry.sha256, copy.entry.sha256)) return undefined;
+          return holds ? withUrl(index, copy.id, this.url) : withoutUrl(index, copy.id, this.url);
+        }),
+    };
   }
 
   private async readIndex(): Promise<ImageIndex> {
@@ -357,6 +328,12 @@ export class ImageStore implements Replica {
 /** The index as read in `tx` (compared unchanged when it commits). */
 async function indexIn(tx: Transaction): Promise<ImageIndex> {
   return (await tx.get(IMAGE_INDEX_KEY, imageIndexCodec)) ?? EMPTY_IMAGE_INDEX;
+}
+
+/** An index entry as replica-sync sees it. */
+function replicated(entry: ImageEntry): Replicated<ImageEntry> {
+  const sums = sha256sums(entry.sha256);
+  return { id: entry.id, file: entry.id, fingerprint: sums, digest: sums, holders: entry.urls, entry };
 }
 
 async function writeSums(dir: string, content: ImageContent): Promise<void> {
