@@ -2,6 +2,8 @@
  * Assets, pure: named files of any type (sabakan's /api/v1/assets), their
  * metadata in the Store and the upload headers that describe them.
  */
+import { z } from 'zod';
+import { jsonCodec } from '../store/document.js';
 
 export const ASSET_PREFIX = 'assets/';
 /** The global ID counter: every upload takes the next ID, so a file name is never reused. */
@@ -12,18 +14,25 @@ export const SHA256_HEADER = 'x-sabakan-asset-sha256';
 export const ID_HEADER = 'x-sabakan-asset-id';
 export const OPTION_HEADER_PREFIX = 'x-sabakan-asset-options-';
 
-export interface AssetMeta {
-  name: string;
-  id: number;
-  'content-type': string;
+export const assetMetaSchema = z.object({
+  name: z.string(),
+  id: z.number().int().positive(),
+  'content-type': z.string(),
   /** Upload time (ISO 8601). */
-  date: string;
-  size: number;
-  sha256: string;
+  date: z.string(),
+  size: z.number().int().nonnegative(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits'),
   /** Advertise URLs of the servers that hold a copy. */
-  urls: string[];
-  options: Record<string, string>;
-}
+  urls: z.array(z.string()),
+  options: z.record(z.string(), z.string()),
+});
+export type AssetMeta = z.infer<typeof assetMetaSchema>;
+
+/** One asset's metadata, at assetKey(name). */
+export const assetMetaCodec = jsonCodec('asset', assetMetaSchema);
+
+/** The global ID counter at ASSET_ID_KEY: the last ID handed out (a bare JSON number). */
+export const assetIdCodec = jsonCodec('asset ID counter', z.number().int().nonnegative());
 
 /** Metadata as the API shows it: with whether this server holds a copy. */
 export interface AssetInfo extends AssetMeta {

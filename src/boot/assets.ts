@@ -16,12 +16,15 @@ import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { type Actor, auditOp } from '../inventory/audit.js';
 import { DomainError, invalid, notFound } from '../lib/errors.js';
-import { type KeyValue, keyUnchanged, type Store } from '../store/interface.js';
+import { readDocument, readDocuments, transact } from '../store/document.js';
+import type { Store } from '../store/interface.js';
 import {
   ASSET_ID_KEY,
   ASSET_PREFIX,
+  assetIdCodec,
   type AssetInfo,
   type AssetMeta,
+  assetMetaCodec,
   assetFileName,
   assetKey,
   assetNameProblem,
@@ -31,14 +34,13 @@ import {
   SHA256_HEADER,
   sha256Problem,
 } from './asset-model.js';
-import { retryCas } from '../store/cas.js';
 import { MAX_URLS } from './image-model.js';
-import { emptyDir, listDir, moveIntoPlace, receiveFile, removeQuietly, tempPath, tooLarge } from './local-files.js';
+import { emptyDir, moveIntoPlace, receiveFile, removeQuietly, tempPath, tooLarge } from './local-files.js';
 import { Mutex } from './mutex.js';
+import { type ReplicaFiles, type Replicated, syncReplica } from './replica-sync.js';
 import { peerOrder, type Replica, type SyncResult } from './replication.js';
 
 export const DEFAULT_MAX_ASSET_BYTES = 4 * 1024 ** 3;
-const PAGE = 1000;
 
 export interface AssetStoreOptions {
   store: Store;
@@ -146,24 +148,17 @@ export class AssetStore implements Replica {
   }
 
   async remove(name: string, actor: Actor): Promise<void> {
-    await this.lock.run(() =>
-      retryCas(async () => {
-        const kv = await this.store.get(assetKey(name));
-        if (!kv) throw notFound(`asset ${name}`);
-        const meta = JSON.parse(kv.value) as AssetMeta;
-        const result = await this.store.txn({
-          compare: [keyUnchanged(assetKey(name), kv)],
-          success: [
-            { type: 'delete', key: assetKey(name) },
-            this.audit(actor, 'delete', name, { id: meta.id, sha256: meta.sha256 }),
-          ],
-        });
-        if (!result.succeeded) return undefined;
-        await removeQuietly(this.file(meta.id));
-        this.logger.info({ asset: name, id: meta.id }, 'asset deleted');
-        return true;
-      }),
-    );
+    await this.lock.run(async () => {
+      const meta = await transact(this.store, async (tx) => {
+        const meta = await tx.get(assetKey(name), assetMetaCodec);
+        if (!meta) throw notFound(`asset ${name}`);
+        tx.delete(assetKey(name));
+        tx.add(this.audit(actor, 'delete', name, { id: meta.id, sha256: meta.sha256 }));
+        return meta;
+      });
+      await removeQuietly(this.file(meta.id));
+      this.logger.info({ asset: name, id: meta.id }, 'asset deleted');
+    });
   }
 
   /** Where to serve an asset from; 404 when it does not exist or no server holds a copy. */
@@ -182,32 +177,7 @@ export class AssetStore implements Replica {
    * exactly where it holds a copy. `pending` when something could not be fetched yet.
    */
   async sync(signal: AbortSignal): Promise<SyncResult> {
-    const missing = await this.lock.run(async () => {
-      const metas = await this.allMetas();
-      const wanted = new Set(metas.map((m) => assetFileName(m.id)));
-      for (const name of await listDir(this.dir)) {
-        if (name === '.tmp' || wanted.has(name)) continue;
-        await removeQuietly(join(this.dir, name));
-        this.logger.info({ file: name }, 'removed a local asset file no asset names');
-      }
-      const missing: AssetMeta[] = [];
-      for (const meta of metas) {
-        const here = await this.hasLocal(meta);
-        if (!here) missing.push(meta);
-        // Writes only when this server's listing is wrong (a crash before the URL was added, a lost disk).
-        if (here !== meta.urls.includes(this.url))
-          await this.updateMeta(meta.name, (m) =>
-            m.id !== meta.id ? undefined : here ? assetWithUrl(m, this.url, MAX_URLS) : assetWithoutUrl(m, this.url),
-          );
-      }
-      return missing;
-    });
-    let pending = false;
-    for (const meta of missing) {
-      if (signal.aborted) return { pending: true };
-      if (!(await this.fetchFromPeers(meta, signal))) pending = true;
-    }
-    return { pending };
+    return syncReplica(this.replicaFiles(), signal);
   }
 
   // ---- internals ----
@@ -220,22 +190,18 @@ export class AssetStore implements Replica {
     const final = this.file(meta.id);
     await moveIntoPlace(temp, final, this.dir);
     try {
-      const previous = await retryCas(async () => {
-        const kv = await this.store.get(assetKey(meta.name));
-        const result = await this.store.txn({
-          compare: [keyUnchanged(assetKey(meta.name), kv)],
-          success: [
-            { type: 'put', key: assetKey(meta.name), value: JSON.stringify(meta) },
-            this.audit(actor, 'upload', meta.name, {
-              id: meta.id,
-              size: meta.size,
-              sha256: meta.sha256,
-              'content-type': meta['content-type'],
-            }),
-          ],
-        });
-        if (!result.succeeded) return undefined;
-        return { old: kv ? (JSON.parse(kv.value) as AssetMeta) : undefined };
+      const previous = await transact(this.store, async (tx) => {
+        const old = await tx.get(assetKey(meta.name), assetMetaCodec);
+        tx.put(assetKey(meta.name), assetMetaCodec, meta);
+        tx.add(
+          this.audit(actor, 'upload', meta.name, {
+            id: meta.id,
+            size: meta.size,
+            sha256: meta.sha256,
+            'content-type': meta['content-type'],
+          }),
+        );
+        return { old };
       });
       if (previous.old) await removeQuietly(this.file(previous.old.id));
       this.logger.info({ asset: meta.name, id: meta.id, size: meta.size }, 'asset uploaded');
@@ -248,103 +214,96 @@ export class AssetStore implements Replica {
     }
   }
 
-  private async fetchFromPeers(meta: AssetMeta, signal: AbortSignal): Promise<boolean> {
-    for (const peer of peerOrder(meta.urls, this.url)) {
-      const temp = tempPath(this.tmpDir, 'fetch');
-      try {
-        const response = await fetch(`${peer}/api/v1/assets/${encodeURIComponent(meta.name)}`, { signal });
-        if (!response.ok || !response.body || response.headers.get(ID_HEADER) !== String(meta.id)) {
-          await response.body?.cancel();
-          this.logger.warn(
-            { asset: meta.name, id: meta.id, peer, status: response.status },
-            'peer could not send this version of the asset',
-          );
-          continue;
-        }
-        const digest = await receiveFile(response.body, temp, meta.size);
-        if (digest.sha256 !== meta.sha256 || digest.size !== meta.size) {
-          this.logger.warn(
-            { asset: meta.name, id: meta.id, peer },
-            'peer sent an asset whose checksum does not match its metadata',
-          );
-          continue;
-        }
-        await this.lock.run(() => this.commitReplica(meta, temp));
-        this.logger.info({ asset: meta.name, id: meta.id, peer }, 'asset fetched from a peer');
-        return true;
-      } catch (error) {
-        if (signal.aborted) return false;
-        this.logger.warn(
-          { asset: meta.name, id: meta.id, peer, err: (error as Error).message },
-          'fetching an asset from a peer failed',
-        );
-      } finally {
-        await removeQuietly(temp);
-      }
-    }
-    return false;
-  }
-
-  private async commitReplica(meta: AssetMeta, temp: string): Promise<void> {
-    const current = await this.meta(meta.name);
-    // Deleted or replaced while we fetched: nothing to keep.
-    if (current?.id !== meta.id) return;
-    if (!(await this.hasLocal(current))) await moveIntoPlace(temp, this.file(meta.id), this.dir);
-    await this.updateMeta(meta.name, (m) => (m.id === meta.id ? assetWithUrl(m, this.url, MAX_URLS) : undefined));
-  }
-
   private async hasLocal(meta: AssetMeta): Promise<boolean> {
+    return (await this.localSize(assetFileName(meta.id))) === sizeFingerprint(meta.size);
+  }
+
+  /** The size of local asset file `file` (its fingerprint: files are written under a temp name, so a short one is damage). */
+  private async localSize(file: string): Promise<string | undefined> {
     try {
-      return (await stat(this.file(meta.id))).size === meta.size;
+      return sizeFingerprint((await stat(join(this.dir, file))).size);
     } catch {
-      return false;
+      return undefined;
     }
+  }
+
+  /** How replica-sync sees assets: one file per ID, fingerprinted by its size, verified by its SHA-256. */
+  private replicaFiles(): ReplicaFiles<AssetMeta> {
+    return {
+      what: 'asset',
+      self: this.url,
+      dir: this.dir,
+      tmpDir: this.tmpDir,
+      lock: this.lock,
+      logger: this.logger,
+      listed: async () => (await this.allMetas()).map(replicated),
+      current: async (name) => {
+        const meta = await this.meta(name);
+        return meta && replicated(meta);
+      },
+      inspect: (file) => this.localSize(file),
+      peerUrl: (copy, peer) => `${peer}/api/v1/assets/${encodeURIComponent(copy.id)}`,
+      receive: async (copy, response, temp) => {
+        // A peer may already serve a newer version under this name: only this ID will do.
+        if (response.headers.get(ID_HEADER) !== String(copy.entry.id)) return undefined;
+        return digestOf(await receiveFile(response.body!, temp, copy.entry.size));
+      },
+      setHolder: (copy, holds) =>
+        this.updateMeta(copy.id, (m) =>
+          m.id !== copy.entry.id ? undefined : holds ? assetWithUrl(m, this.url, MAX_URLS) : assetWithoutUrl(m, this.url),
+        ),
+    };
   }
 
   private async meta(name: string): Promise<AssetMeta | undefined> {
-    const kv = await this.store.get(assetKey(name));
-    return kv ? (JSON.parse(kv.value) as AssetMeta) : undefined;
+    return (await readDocument(this.store, assetKey(name), assetMetaCodec))?.value;
   }
 
+  /** Every asset's metadata, in name order (one snapshot). */
   private async allMetas(): Promise<AssetMeta[]> {
-    const metas: AssetMeta[] = [];
-    let page = await this.store.range({ prefix: ASSET_PREFIX, limit: PAGE });
-    const revision = page.revision;
-    for (;;) {
-      metas.push(...page.kvs.map((kv) => JSON.parse(kv.value) as AssetMeta));
-      if (!page.more) return metas;
-      page = await this.store.range({ prefix: ASSET_PREFIX, limit: PAGE, after: page.next, revision });
-    }
+    return (await readDocuments(this.store, ASSET_PREFIX, assetMetaCodec)).map((read) => read.value);
   }
 
   /** The next ID from the global counter (its own CAS: an ID that ends up unused is harmless). */
   private async allocateId(): Promise<number> {
-    return retryCas(async () => {
-      const kv = await this.store.get(ASSET_ID_KEY);
-      const id = (kv ? Number(kv.value) : 0) + 1;
-      const result = await this.store.txn({
-        compare: [keyUnchanged(ASSET_ID_KEY, kv)],
-        success: [{ type: 'put', key: ASSET_ID_KEY, value: String(id) }],
-      });
-      return result.succeeded ? id : undefined;
+    return transact(this.store, async (tx) => {
+      const id = ((await tx.get(ASSET_ID_KEY, assetIdCodec)) ?? 0) + 1;
+      tx.put(ASSET_ID_KEY, assetIdCodec, id);
+      return id;
     });
   }
 
   /** Read-modify-write of one asset's metadata without an audit record (bookkeeping of who holds what). */
   private async updateMeta(name: string, change: (meta: AssetMeta) => AssetMeta | undefined): Promise<void> {
-    await retryCas(async () => {
-      const kv: KeyValue | undefined = await this.store.get(assetKey(name));
-      const next = kv ? change(JSON.parse(kv.value) as AssetMeta) : undefined;
-      if (!next) return true;
-      const result = await this.store.txn({
-        compare: [keyUnchanged(assetKey(name), kv)],
-        success: [{ type: 'put', key: assetKey(name), value: JSON.stringify(next) }],
-      });
-      return result.succeeded ? true : undefined;
+    await transact(this.store, async (tx) => {
+      const current = await tx.get(assetKey(name), assetMetaCodec);
+      const next = current && change(current);
+      if (next) tx.put(assetKey(name), assetMetaCodec, next);
     });
   }
 
   private audit(actor: Actor, action: string, name: string, detail: unknown) {
     return auditOp({ category: 'assets', instance: name, action, detail: JSON.stringify(detail) }, actor, this.host, this.now());
   }
+}
+
+/** Asset metadata as replica-sync sees it. */
+function replicated(meta: AssetMeta): Replicated<AssetMeta> {
+  const file = assetFileName(meta.id);
+  return {
+    id: meta.name,
+    file,
+    fingerprint: sizeFingerprint(meta.size),
+    digest: digestOf(meta),
+    holders: meta.urls,
+    entry: meta,
+  };
+}
+
+function sizeFingerprint(size: number): string {
+  return `${size} bytes`;
+}
+
+function digestOf(content: { sha256: string; size: number }): string {
+  return `sha256:${content.sha256} ${content.size} bytes`;
 }

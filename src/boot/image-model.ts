@@ -4,6 +4,8 @@
  * it — keep the newest N, remember recently deleted IDs and refuse them, make
  * re-uploads of the same content idempotent.
  */
+import { z } from 'zod';
+import { jsonCodec } from '../store/document.js';
 
 /** The one OS sabakan serves; the index key and URLs carry it. */
 export const IMAGE_OS = 'coreos';
@@ -18,23 +20,35 @@ export const MAX_DELETED_IDS = 10;
 /** How many servers an entry lists as holding a copy (sabakan's limit). */
 export const MAX_URLS = 10;
 
-export interface ImageEntry {
-  id: string;
-  /** Upload time (ISO 8601). */
-  date: string;
-  /** Bytes of kernel and initrd together. */
-  size: number;
-  sha256: Record<ImageFile, string>;
-  /** Advertise URLs of the servers that hold a copy. */
-  urls: string[];
-}
+const SHA256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex digits');
+const sha256Schema = z.object({ kernel: SHA256, 'initrd.gz': SHA256 });
 
-export interface ImageIndex {
+export const imageEntrySchema = z.object({
+  id: z.string(),
+  /** Upload time (ISO 8601). */
+  date: z.string(),
+  /** Bytes of kernel and initrd together. */
+  size: z.number().int().nonnegative(),
+  sha256: sha256Schema,
+  /** Advertise URLs of the servers that hold a copy. */
+  urls: z.array(z.string()),
+});
+export type ImageEntry = z.infer<typeof imageEntrySchema>;
+
+/** The index every server shares; absent lists read as empty (as older writers left them). */
+export const imageIndexSchema = z.object({
   /** Oldest first: the order of upload. */
-  images: ImageEntry[];
+  images: z.array(imageEntrySchema).default([]),
   /** Most recent last. */
-  deleted: string[];
-}
+  deleted: z.array(z.string()).default([]),
+});
+export type ImageIndex = z.output<typeof imageIndexSchema>;
+
+/** The index document at IMAGE_INDEX_KEY. */
+export const imageIndexCodec = jsonCodec('image index', imageIndexSchema);
+
+/** The index before the first upload (no key yet). */
+export const EMPTY_IMAGE_INDEX: ImageIndex = { images: [], deleted: [] };
 
 export interface ImageContent {
   size: number;
@@ -69,12 +83,6 @@ export function imageMember(name: string, type: string): MemberVerdict {
     };
   if (type !== 'file') return { kind: 'refuse', reason: `member ${JSON.stringify(name)} is a ${type}, not a regular file` };
   return { kind: 'file', file };
-}
-
-export function parseIndex(value: string | undefined): ImageIndex {
-  if (!value) return { images: [], deleted: [] };
-  const parsed = JSON.parse(value) as Partial<ImageIndex>;
-  return { images: parsed.images ?? [], deleted: parsed.deleted ?? [] };
 }
 
 export type UploadPlan =

@@ -17,10 +17,11 @@ import type { Readable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { type Actor, auditOp } from '../inventory/audit.js';
 import { conflict, DomainError, invalid, notFound } from '../lib/errors.js';
-import { keyUnchanged, type KeyValue, type Store, type TxnOp } from '../store/interface.js';
-import { retryCas } from '../store/cas.js';
+import { readDocument, transact, type Transaction } from '../store/document.js';
+import type { Store, TxnOp } from '../store/interface.js';
 import {
   DEFAULT_KEEP_IMAGES,
+  EMPTY_IMAGE_INDEX,
   IMAGE_INDEX_KEY,
   IMAGE_OS,
   type ImageContent,
@@ -28,7 +29,7 @@ import {
   type ImageFile,
   type ImageIndex,
   imageIdProblem,
-  parseIndex,
+  imageIndexCodec,
   parseSha256sums,
   planUpload,
   sameContent,
@@ -38,9 +39,10 @@ import {
   withUrl,
 } from './image-model.js';
 import { extractImageTar, imageTarStream } from './image-tar.js';
-import { emptyDir, fsyncDir, HashedFile, listDir, moveIntoPlace, removeQuietly, tempPath, tooLarge } from './local-files.js';
+import { emptyDir, fsyncDir, HashedFile, moveIntoPlace, removeQuietly, tempPath, tooLarge } from './local-files.js';
 import { Mutex } from './mutex.js';
-import { peerOrder, type Replica, type SyncResult } from './replication.js';
+import { type ReplicaFiles, type Replicated, syncReplica } from './replica-sync.js';
+import type { Replica, SyncResult } from './replication.js';
 
 export const DEFAULT_MAX_IMAGE_BYTES = 4 * 1024 ** 3;
 const SUMS = 'SHA256SUMS';
@@ -105,7 +107,7 @@ export class ImageStore implements Replica {
   }
 
   async list(): Promise<ImageListing[]> {
-    const { index } = await this.readIndex();
+    const index = await this.readIndex();
     return Promise.all(index.images.map(async (entry) => ({ ...entry, exists: await this.hasLocal(entry) })));
   }
 
@@ -123,7 +125,7 @@ export class ImageStore implements Replica {
     const problem = imageIdProblem(id);
     if (problem) throw invalid(problem, 'id');
     if (declaredBytes !== undefined && declaredBytes > this.maxBytes) throw tooLarge(this.maxBytes);
-    if ((await this.readIndex()).index.deleted.includes(id)) throw deletedConflict(id);
+    if ((await this.readIndex()).deleted.includes(id)) throw deletedConflict(id);
     const temp = tempPath(this.tmpDir, 'upload');
     await mkdir(temp);
     try {
@@ -137,19 +139,18 @@ export class ImageStore implements Replica {
 
   /** Deletes image `id` from the index (its ID joins the deleted list) and from this server's disk. */
   async remove(id: string, actor: Actor): Promise<void> {
-    await this.lock.run(() =>
-      retryCas(async () => {
-        const { kv, index } = await this.readIndex();
+    await this.lock.run(async () => {
+      await transact(this.store, async (tx) => {
+        const index = await indexIn(tx);
         const entry = index.images.find((e) => e.id === id);
         const next = withoutImage(index, id);
         if (!entry || !next) throw notFound(`image ${id}`);
-        const audit = this.audit(actor, 'delete', id, { size: entry.size, sha256: entry.sha256 });
-        if (!(await this.writeIndex(kv, next, [audit]))) return undefined;
-        await removeQuietly(this.imageDir(id));
-        this.logger.info({ image: id }, 'image deleted');
-        return true;
-      }),
-    );
+        tx.put(IMAGE_INDEX_KEY, imageIndexCodec, next);
+        tx.add(this.audit(actor, 'delete', id, { size: entry.size, sha256: entry.sha256 }));
+      });
+      await removeQuietly(this.imageDir(id));
+      this.logger.info({ image: id }, 'image deleted');
+    });
   }
 
   /** One file of an image this server holds; 404 when the index lacks it or this server has no copy yet. */
@@ -168,7 +169,7 @@ export class ImageStore implements Replica {
 
   /** The ID of the newest image in the index that this server holds, for the boot script. */
   async newestLocalImage(): Promise<string | undefined> {
-    const { index } = await this.readIndex();
+    const index = await this.readIndex();
     for (const entry of [...index.images].reverse()) if (await this.hasLocal(entry)) return entry.id;
     return undefined;
   }
@@ -179,31 +180,7 @@ export class ImageStore implements Replica {
    * where it holds a copy. `pending` when something could not be fetched yet.
    */
   async sync(signal: AbortSignal): Promise<SyncResult> {
-    const missing = await this.lock.run(async () => {
-      const { index } = await this.readIndex();
-      const listed = new Map(index.images.map((e) => [e.id, e]));
-      for (const name of await listDir(this.imagesDir)) {
-        const entry = listed.get(name);
-        if (entry && (await this.hasLocal(entry))) continue;
-        await removeQuietly(join(this.imagesDir, name));
-        this.logger.info({ image: name }, 'removed a local image the index no longer lists');
-      }
-      const missing: ImageEntry[] = [];
-      for (const entry of index.images) {
-        const here = await this.hasLocal(entry);
-        if (!here) missing.push(entry);
-        // Writes only when this server's listing is wrong (a crash before the URL was added, a lost disk).
-        if (here !== entry.urls.includes(this.url))
-          await this.updateIndex((i) => (here ? withUrl(i, entry.id, this.url) : withoutUrl(i, entry.id, this.url)));
-      }
-      return missing;
-    });
-    let pending = false;
-    for (const entry of missing) {
-      if (signal.aborted) return { pending: true };
-      if (!(await this.fetchFromPeers(entry, signal))) pending = true;
-    }
-    return { pending };
+    return syncReplica(this.replicaFiles(), signal);
   }
 
   // ---- internals ----
@@ -227,8 +204,8 @@ export class ImageStore implements Replica {
       placed = true;
     };
     try {
-      return await retryCas(async () => {
-        const { kv, index } = await this.readIndex();
+      const result = await transact(this.store, async (tx) => {
+        const index = await indexIn(tx);
         const plan = planUpload(index, id, content, this.keep, this.now(), this.url);
         switch (plan.kind) {
           case 'deleted':
@@ -238,26 +215,28 @@ export class ImageStore implements Replica {
           case 'same': {
             if (!(await this.hasLocal(plan.entry))) await place();
             const next = withUrl(index, id, this.url);
-            if (next && !(await this.writeIndex(kv, next, []))) return undefined;
-            return { status: 200 as const, id };
+            if (next) tx.put(IMAGE_INDEX_KEY, imageIndexCodec, next);
+            return { status: 200 as const, pruned: [] };
           }
           case 'add': {
             await place();
-            const audits = [
+            tx.put(IMAGE_INDEX_KEY, imageIndexCodec, plan.index);
+            tx.add(
               this.audit(actor, 'upload', id, {
                 size: content.size,
                 sha256: content.sha256,
                 pruned: plan.pruned.map((p) => p.id),
               }),
               ...plan.pruned.map((p) => this.audit(actor, 'prune', p.id, { size: p.size, sha256: p.sha256, newer: id })),
-            ];
-            if (!(await this.writeIndex(kv, plan.index, audits))) return undefined;
-            for (const pruned of plan.pruned) await removeQuietly(this.imageDir(pruned.id));
-            this.logger.info({ image: id, size: content.size, pruned: plan.pruned.map((p) => p.id) }, 'image uploaded');
-            return { status: 201 as const, id };
+            );
+            return { status: 201 as const, pruned: plan.pruned };
           }
         }
       });
+      for (const pruned of result.pruned) await removeQuietly(this.imageDir(pruned.id));
+      if (result.status === 201)
+        this.logger.info({ image: id, size: content.size, pruned: result.pruned.map((p) => p.id) }, 'image uploaded');
+      return { status: result.status, id };
     } catch (error) {
       if (placed) await this.dropUnlisted(id, content);
       throw error;
@@ -267,8 +246,7 @@ export class ImageStore implements Replica {
   /** After a failed commit: removes the placed copy unless the index lists it after all (a write that did land). */
   private async dropUnlisted(id: string, content: ImageContent): Promise<void> {
     try {
-      const { index } = await this.readIndex();
-      const entry = index.images.find((e) => e.id === id);
+      const entry = (await this.readIndex()).images.find((e) => e.id === id);
       if (entry && sameContent(entry.sha256, content.sha256)) return;
       await removeQuietly(this.imageDir(id));
     } catch {
@@ -276,51 +254,9 @@ export class ImageStore implements Replica {
     }
   }
 
-  private async fetchFromPeers(entry: ImageEntry, signal: AbortSignal): Promise<boolean> {
-    const peers = peerOrder(entry.urls, this.url);
-    for (const peer of peers) {
-      const temp = tempPath(this.tmpDir, 'fetch');
-      try {
-        await mkdir(temp);
-        const response = await fetch(`${peer}/api/v1/images/${IMAGE_OS}/${encodeURIComponent(entry.id)}`, { signal });
-        if (!response.ok || !response.body) {
-          await response.body?.cancel();
-          this.logger.warn({ image: entry.id, peer, status: response.status }, 'peer could not send the image');
-          continue;
-        }
-        const content = await extractImageTar(response.body, temp, this.maxBytes);
-        if (!sameContent(content.sha256, entry.sha256)) {
-          this.logger.warn({ image: entry.id, peer }, 'peer sent an image whose checksums do not match the index');
-          continue;
-        }
-        await writeSums(temp, content);
-        await this.lock.run(() => this.commitReplica(entry, temp));
-        this.logger.info({ image: entry.id, peer }, 'image fetched from a peer');
-        return true;
-      } catch (error) {
-        if (signal.aborted) return false;
-        this.logger.warn({ image: entry.id, peer, err: (error as Error).message }, 'fetching an image from a peer failed');
-      } finally {
-        await removeQuietly(temp);
-      }
-    }
-    return false;
-  }
-
-  private async commitReplica(entry: ImageEntry, temp: string): Promise<void> {
-    const current = (await this.readIndex()).index.images.find((e) => e.id === entry.id);
-    // Deleted or replaced while we fetched: nothing to keep.
-    if (!current || !sameContent(current.sha256, entry.sha256)) return;
-    if (!(await this.hasLocal(current))) {
-      await removeQuietly(this.imageDir(entry.id));
-      await moveIntoPlace(temp, this.imageDir(entry.id), this.imagesDir);
-    }
-    await this.updateIndex((i) => withUrl(i, entry.id, this.url));
-  }
-
   /** The entry of an image this server holds; 404 otherwise. */
   private async localEntry(id: string): Promise<ImageEntry> {
-    const entry = (await this.readIndex()).index.images.find((e) => e.id === id);
+    const entry = (await this.readIndex()).images.find((e) => e.id === id);
     if (!entry) throw notFound(`image ${id}`);
     if (!(await this.hasLocal(entry))) throw notHere(id);
     return entry;
@@ -328,39 +264,76 @@ export class ImageStore implements Replica {
 
   /** Whether this server's copy of `entry` is complete and is that content (the checksum file is written last). */
   private async hasLocal(entry: ImageEntry): Promise<boolean> {
+    return (await this.localSums(entry.id)) === sha256sums(entry.sha256);
+  }
+
+  /** The checksums of this server's copy of image `id` (normalized SHA256SUMS), if it is complete. */
+  private async localSums(id: string): Promise<string | undefined> {
     try {
-      const sums = parseSha256sums(await readFile(join(this.imageDir(entry.id), SUMS), 'utf8'));
-      return sums !== undefined && sameContent(sums, entry.sha256);
+      const sums = parseSha256sums(await readFile(join(this.imageDir(id), SUMS), 'utf8'));
+      return sums && sha256sums(sums);
     } catch {
-      return false;
+      return undefined;
     }
   }
 
-  private async readIndex(): Promise<{ kv: KeyValue | undefined; index: ImageIndex }> {
-    const kv = await this.store.get(IMAGE_INDEX_KEY);
-    return { kv, index: parseIndex(kv?.value) };
+  /** How replica-sync sees images: one directory per ID, fingerprinted by its checksums, fetched as a tar. */
+  private replicaFiles(): ReplicaFiles<ImageEntry> {
+    return {
+      what: 'image',
+      self: this.url,
+      dir: this.imagesDir,
+      tmpDir: this.tmpDir,
+      lock: this.lock,
+      logger: this.logger,
+      listed: async () => (await this.readIndex()).images.map(replicated),
+      current: async (id) => {
+        const entry = (await this.readIndex()).images.find((e) => e.id === id);
+        return entry && replicated(entry);
+      },
+      inspect: (file) => this.localSums(file),
+      peerUrl: (copy, peer) => `${peer}/api/v1/images/${IMAGE_OS}/${encodeURIComponent(copy.id)}`,
+      receive: async (_copy, response, temp) => {
+        await mkdir(temp);
+        const content = await extractImageTar(response.body!, temp, this.maxBytes);
+        await writeSums(temp, content);
+        return sha256sums(content.sha256);
+      },
+      setHolder: (copy, holds) =>
+        this.updateIndex((index) => {
+          const entry = index.images.find((e) => e.id === copy.id);
+          if (!entry || !sameContent(entry.sha256, copy.entry.sha256)) return undefined;
+          return holds ? withUrl(index, copy.id, this.url) : withoutUrl(index, copy.id, this.url);
+        }),
+    };
   }
 
-  private async writeIndex(kv: KeyValue | undefined, index: ImageIndex, audits: TxnOp[]): Promise<boolean> {
-    const result = await this.store.txn({
-      compare: [keyUnchanged(IMAGE_INDEX_KEY, kv)],
-      success: [{ type: 'put', key: IMAGE_INDEX_KEY, value: JSON.stringify(index) }, ...audits],
-    });
-    return result.succeeded;
+  private async readIndex(): Promise<ImageIndex> {
+    return (await readDocument(this.store, IMAGE_INDEX_KEY, imageIndexCodec))?.value ?? EMPTY_IMAGE_INDEX;
   }
 
   /** Read-modify-write of the index without an audit record (bookkeeping of who holds what). */
   private async updateIndex(change: (index: ImageIndex) => ImageIndex | undefined): Promise<void> {
-    await retryCas(async () => {
-      const { kv, index } = await this.readIndex();
-      const next = change(index);
-      return !next || (await this.writeIndex(kv, next, [])) ? true : undefined;
+    await transact(this.store, async (tx) => {
+      const next = change(await indexIn(tx));
+      if (next) tx.put(IMAGE_INDEX_KEY, imageIndexCodec, next);
     });
   }
 
   private audit(actor: Actor, action: string, id: string, detail: unknown): TxnOp {
     return auditOp({ category: 'images', instance: id, action, detail: JSON.stringify(detail) }, actor, this.host, this.now());
   }
+}
+
+/** The index as read in `tx` (compared unchanged when it commits). */
+async function indexIn(tx: Transaction): Promise<ImageIndex> {
+  return (await tx.get(IMAGE_INDEX_KEY, imageIndexCodec)) ?? EMPTY_IMAGE_INDEX;
+}
+
+/** An index entry as replica-sync sees it. */
+function replicated(entry: ImageEntry): Replicated<ImageEntry> {
+  const sums = sha256sums(entry.sha256);
+  return { id: entry.id, file: entry.id, fingerprint: sums, digest: sums, holders: entry.urls, entry };
 }
 
 async function writeSums(dir: string, content: ImageContent): Promise<void> {

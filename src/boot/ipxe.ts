@@ -23,6 +23,46 @@ export function chainScript(paths: BootPaths): string {
   return ['#!ipxe', `chain --autofree ${paths.advertiseUrl}${BOOT_BASE}/${OS}/ipxe/\${serial}`, ''].join('\n');
 }
 
+/** What the per-machine choice looks at, gathered by the caller. */
+export interface MachineBootInputs {
+  /** The SMBIOS serial the machine asked with. */
+  serial: string;
+  /** The registered machine's role; undefined when no machine has this serial. */
+  role: string | undefined;
+  /** The newest image this server holds, if any. */
+  imageId: string | undefined;
+  /** The newest configuration template of the machine's role, if it has one. */
+  template: string | undefined;
+  kernelParams: string;
+}
+
+export type MachineBootChoice =
+  | { kind: 'boot'; status: 200; script: string }
+  /** Not registered: a message on the console and a retry (counted and logged by the caller). */
+  | { kind: 'unknown-machine'; status: 404; script: string }
+  /** Registered, but this server has no image to boot yet: a message and a retry. */
+  | { kind: 'no-image'; status: 404; script: string };
+
+/**
+ * The script a machine gets from /api/v1/boot/coreos/ipxe/<serial>: an
+ * unknown serial or a server without an image gets a message and a retry,
+ * a registered machine its boot script, with the Ignition config URL of its
+ * role's newest template when there is one.
+ */
+export function machineBootChoice(paths: BootPaths, inputs: MachineBootInputs): MachineBootChoice {
+  const { serial, role, imageId, template } = inputs;
+  if (role === undefined) return { kind: 'unknown-machine', status: 404, script: unknownMachineScript(serial) };
+  if (!imageId) return { kind: 'no-image', status: 404, script: noImageScript() };
+  const configUrl = template
+    ? `${paths.advertiseUrl}${BOOT_BASE}/ignitions/${encodeURIComponent(serial)}/${encodeURIComponent(template)}`
+    : undefined;
+  return {
+    kind: 'boot',
+    status: 200,
+    script: machineScript(paths, { serial, imageId, kernelParams: inputs.kernelParams, configUrl }),
+  };
+}
+
 export interface MachineBoot {
   serial: string;
   /** Image ID, so that a kernel and initrd of one image are fetched together. */
@@ -56,4 +96,9 @@ export function unknownMachineScript(serial: string, retrySeconds = 60): string 
     'reboot',
     '',
   ].join('\n');
+}
+
+/** What a registered machine gets while this server has no image: a message on its console and a retry. */
+export function noImageScript(): string {
+  return '#!ipxe\necho Yagura: no OS image has been uploaded yet\nsleep 60\nreboot\n';
 }

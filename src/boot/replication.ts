@@ -7,6 +7,8 @@
  * where it holds a copy — so the watch on the index is only a wake-up call and
  * a missed or compacted event costs nothing but a later pass. Passes run at
  * start, on every change, after a failed fetch (retryMs) and every resyncMs.
+ * What a pass does is decided by planSync (sync-plan.ts) and carried out by
+ * syncReplica (replica-sync.ts), the same for images and assets.
  */
 import { pino, type Logger } from 'pino';
 import { StoreClosedError } from '../store/errors.js';

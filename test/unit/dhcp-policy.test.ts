@@ -1,7 +1,27 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DhcpMessageType } from '../../src/boot/dhcp/options.js';
-import { bootFile, classify, destination, type RequestView, segmentFor } from '../../src/boot/dhcp/policy.js';
+import {
+  DhcpMessageType,
+  DhcpOption,
+  getIPv4,
+  getIPv4List,
+  getString,
+  getUint32,
+  setIPv4,
+  setString,
+  setUint16List,
+} from '../../src/boot/dhcp/options.js';
+import { BootOp, type DhcpPacket } from '../../src/boot/dhcp/packet.js';
+import {
+  bootFile,
+  classify,
+  destination,
+  outsideSegment,
+  type RequestView,
+  segmentFor,
+  segmentOf,
+} from '../../src/boot/dhcp/policy.js';
+import { addressReply, type AddressReply, nakReply, requestView } from '../../src/boot/dhcp/reply.js';
 import { formatIPv4, parseIPv4 } from '../../src/lib/ipv4.js';
 import { EXAMPLE_IPAM } from '../fixtures/ipam.js';
 
@@ -16,6 +36,36 @@ const request = (extra: Partial<RequestView>): RequestView => ({
   ipxeOptions: false,
   ...extra,
 });
+/** The packet a client sends for `request(extra)`: the same fields, its options encoded. */
+const packet = (extra: Partial<RequestView>): DhcpPacket => {
+  const view = request(extra);
+  const options = new Map<number, Buffer>();
+  if (view.requestedIp !== undefined) setIPv4(options, DhcpOption.REQUESTED_IP, view.requestedIp);
+  if (view.serverId !== undefined) setIPv4(options, DhcpOption.SERVER_IDENTIFIER, view.serverId);
+  if (view.vendorClass !== undefined) setString(options, DhcpOption.VENDOR_CLASS_IDENTIFIER, view.vendorClass);
+  if (view.userClass !== undefined) setString(options, DhcpOption.USER_CLASS, view.userClass);
+  if (view.architectures !== undefined) setUint16List(options, DhcpOption.CLIENT_SYSTEM_ARCHITECTURE, view.architectures);
+  if (view.ipxeOptions) options.set(DhcpOption.IPXE_ENCAPSULATED, Buffer.alloc(0));
+  if (view.hostname !== undefined) setString(options, DhcpOption.HOSTNAME, view.hostname);
+  return {
+    op: BootOp.REQUEST,
+    htype: 1,
+    hlen: 6,
+    hops: 1,
+    xid: 0x12345678,
+    secs: 4,
+    broadcast: view.broadcast,
+    ciaddr: view.ciaddr,
+    yiaddr: 0,
+    siaddr: 0,
+    giaddr: view.giaddr,
+    chaddr: view.mac,
+    sname: '',
+    file: '',
+    messageType: view.type as DhcpMessageType,
+    options,
+  };
+};
 const urls = {
   ipxeEfi: 'http://10.69.0.3:10080/api/v1/boot/ipxe.efi',
   ipxeScript: 'http://10.69.0.3:10080/api/v1/boot/coreos/ipxe',
@@ -94,5 +144,125 @@ describe('DHCP policy', () => {
       port: 68,
     });
     assert.deepEqual(destination(request({}), DhcpMessageType.OFFER, formatIPv4), { address: '255.255.255.255', port: 68 });
+  });
+});
+
+describe('DHCP replies', () => {
+  const NOW = Date.parse('2026-01-01T00:00:00Z');
+  const context = { serverId: SERVER, gateway: ip('10.69.0.1'), maskBits: 26 };
+  const dhcp = { 'lease-minutes': 60, 'dns-servers': ['10.69.0.53', '10.69.0.54'] };
+  const lease = { address: ip('10.69.0.40'), expires: NOW + 59 * 60_000 };
+  const reply = (extra: Partial<RequestView>, change: Partial<AddressReply> = {}): DhcpPacket => {
+    const p = packet(extra);
+    return addressReply({
+      packet: p,
+      request: requestView(p),
+      type: DhcpMessageType.OFFER,
+      lease,
+      context,
+      dhcp,
+      urls,
+      now: NOW,
+      ...change,
+    });
+  };
+
+  it('reads the request fields the policy decides on back from the packet', () => {
+    const fields: Partial<RequestView> = {
+      type: DhcpMessageType.REQUEST,
+      ciaddr: ip('10.69.0.40'),
+      giaddr: ip('10.69.0.193'),
+      broadcast: true,
+      requestedIp: ip('10.69.0.41'),
+      serverId: SERVER,
+      vendorClass: 'HTTPClient:Arch:00016',
+      userClass: 'iPXE',
+      architectures: [0x10],
+      ipxeOptions: true,
+      hostname: 'rack0-cs1',
+    };
+    assert.deepEqual(requestView(packet(fields)), request(fields));
+  });
+
+  it('offers the leased address with the full lease, T1 at half and T2 at 7/8, the mask, router and DNS servers', () => {
+    const offer = reply({ userClass: 'iPXE' });
+    assert.equal(offer.op, BootOp.REPLY);
+    assert.equal(offer.messageType, DhcpMessageType.OFFER);
+    assert.deepEqual([offer.xid, offer.chaddr, offer.hops, offer.secs], [0x12345678, '52:54:00:00:00:01', 0, 0]);
+    assert.deepEqual([offer.yiaddr, offer.siaddr, offer.ciaddr].map(formatIPv4), ['10.69.0.40', '10.69.0.3', '0.0.0.0']);
+    const o = offer.options;
+    assert.equal(formatIPv4(getIPv4(o, DhcpOption.SERVER_IDENTIFIER)!), '10.69.0.3');
+    assert.equal(formatIPv4(getIPv4(o, DhcpOption.SUBNET_MASK)!), '255.255.255.192');
+    assert.deepEqual(getIPv4List(o, DhcpOption.ROUTER)?.map(formatIPv4), ['10.69.0.1']);
+    assert.deepEqual(getIPv4List(o, DhcpOption.DNS_SERVERS)?.map(formatIPv4), ['10.69.0.53', '10.69.0.54']);
+    assert.deepEqual(
+      [DhcpOption.LEASE_TIME, DhcpOption.RENEWAL_TIME, DhcpOption.REBINDING_TIME].map((c) => getUint32(o, c)),
+      [3600, 1800, 3150],
+    );
+    assert.equal(offer.file, urls.ipxeScript, 'an iPXE client gets the chain script');
+  });
+
+  it('acknowledges with what is left of the bound lease and the client’s own ciaddr', () => {
+    const ack = reply({ type: DhcpMessageType.REQUEST, ciaddr: ip('10.69.0.40') }, { type: DhcpMessageType.ACK });
+    assert.equal(ack.messageType, DhcpMessageType.ACK);
+    assert.equal(formatIPv4(ack.ciaddr), '10.69.0.40');
+    assert.equal(getUint32(ack.options, DhcpOption.LEASE_TIME), 59 * 60);
+    const expiring = reply({}, { type: DhcpMessageType.ACK, lease: { ...lease, expires: NOW + 10 } });
+    assert.equal(getUint32(expiring.options, DhcpOption.LEASE_TIME), 1, 'never a lease of 0 seconds');
+  });
+
+  it('answers an INFORM without an address or lease times, and leaves out DNS when none is configured', () => {
+    const ack = reply(
+      { type: DhcpMessageType.INFORM, ciaddr: ip('10.69.0.40') },
+      { type: DhcpMessageType.ACK, lease: undefined, dhcp: { 'lease-minutes': 60, 'dns-servers': [] } },
+    );
+    assert.equal(ack.yiaddr, 0);
+    for (const code of [DhcpOption.LEASE_TIME, DhcpOption.RENEWAL_TIME, DhcpOption.REBINDING_TIME, DhcpOption.DNS_SERVERS])
+      assert.equal(ack.options.has(code), false, `option ${code}`);
+  });
+
+  it('gives UEFI HTTP Boot clients the iPXE binary with option 60 echoed, and other clients no boot file', () => {
+    const http = reply({ vendorClass: 'HTTPClient:Arch:00016:UNDI:003001', architectures: [0x10] });
+    assert.equal(http.file, urls.ipxeEfi);
+    assert.equal(getString(http.options, DhcpOption.VENDOR_CLASS_IDENTIFIER), 'HTTPClient');
+    const pxe = reply({ vendorClass: 'PXEClient:Arch:00000:UNDI:002001', architectures: [0] });
+    assert.equal(pxe.file, '');
+    assert.equal(pxe.options.has(DhcpOption.VENDOR_CLASS_IDENTIFIER), false);
+    assert.equal(pxe.options.has(DhcpOption.BOOTFILE_NAME), false);
+  });
+
+  it('puts a boot URL too long for the 128-byte file field into option 67 instead', () => {
+    const long = { ...urls, ipxeScript: `http://boot.example/${'x'.repeat(108)}` };
+    assert.equal(long.ipxeScript.length, 128);
+    const offer = reply({ ipxeOptions: true }, { urls: long });
+    assert.equal(offer.file, '');
+    assert.equal(getString(offer.options, DhcpOption.BOOTFILE_NAME), long.ipxeScript);
+    const fits = { ...urls, ipxeScript: long.ipxeScript.slice(0, 127) };
+    assert.equal(reply({ ipxeOptions: true }, { urls: fits }).file, fits.ipxeScript);
+  });
+
+  it('NAKs with the reason and our identifier only, broadcast by a relay', () => {
+    const direct = nakReply(packet({ type: DhcpMessageType.REQUEST, ciaddr: ip('10.69.0.40') }), SERVER, 'no');
+    assert.equal(direct.messageType, DhcpMessageType.NAK);
+    assert.deepEqual([direct.yiaddr, direct.siaddr, direct.ciaddr, direct.file], [0, 0, 0, '']);
+    assert.deepEqual([...direct.options.keys()].sort(), [DhcpOption.SERVER_IDENTIFIER, DhcpOption.MESSAGE].sort());
+    assert.equal(getString(direct.options, DhcpOption.MESSAGE), 'no');
+    assert.equal(direct.broadcast, false, 'a direct client keeps its own broadcast flag');
+    const relayed = nakReply(packet({ type: DhcpMessageType.REQUEST, giaddr: ip('10.69.0.193') }), SERVER, 'no');
+    assert.equal(relayed.broadcast, true);
+    assert.equal(formatIPv4(relayed.giaddr), '10.69.0.193');
+  });
+
+  it('anchors a direct renewal’s segment at the client’s address, and NAKs addresses outside the lease range', () => {
+    const renew = request({ type: DhcpMessageType.REQUEST, ciaddr: ip('10.69.0.230') });
+    const segment = segmentOf(EXAMPLE_IPAM, renew, classify(renew, SERVER), SERVER);
+    assert.ok('range' in segment);
+    assert.deepEqual([formatIPv4(segment.range.first), formatIPv4(segment.gateway)], ['10.69.0.224', '10.69.0.193']);
+    const discover = request({});
+    const local = segmentOf(EXAMPLE_IPAM, discover, classify(discover, SERVER), SERVER);
+    assert.ok('range' in local);
+    assert.equal(formatIPv4(local.range.first), '10.69.0.32', 'anything else: the interface’s segment');
+    assert.equal(outsideSegment(ip('10.69.0.240'), segment), undefined);
+    assert.equal(outsideSegment(ip('10.69.0.40'), segment), '10.69.0.40 is not in this segment');
   });
 });

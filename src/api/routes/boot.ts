@@ -10,7 +10,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Registry } from 'prom-client';
 import { counterIn } from '../../lib/metrics.js';
 import { z } from 'zod';
-import { chainScript, machineScript, OS, unknownMachineScript } from '../../boot/ipxe.js';
+import { chainScript, machineBootChoice, OS } from '../../boot/ipxe.js';
 import { getKernelParams, setKernelParams } from '../../boot/kernel-params.js';
 import { isKind } from '../../lib/errors.js';
 import type { Inventory } from '../../inventory/inventory.js';
@@ -70,32 +70,17 @@ export function bootRoutes(app: FastifyInstance, store: Store, inventory: Invent
     },
     async (request, reply) => {
       const serial = request.params.serial;
-      let role: string;
-      try {
-        role = (await inventory.get(serial)).spec.role;
-      } catch (error) {
-        if (!isKind(error, 'not-found')) throw error;
+      const role = await roleOf(inventory, serial);
+      const [imageId, template, kernelParams] =
+        role === undefined
+          ? [undefined, undefined, '']
+          : await Promise.all([boot.newestImage(), boot.newestTemplate?.(role), getKernelParams(store, OS)]);
+      const choice = machineBootChoice(pathsFor(request), { serial, role, imageId, template, kernelParams });
+      if (choice.kind === 'unknown-machine') {
         unknown.inc();
         request.log.warn({ serial }, 'boot script asked for by an unregistered machine');
-        return reply.code(404).type('text/plain').send(unknownMachineScript(serial));
       }
-      const imageId = await boot.newestImage();
-      if (!imageId)
-        return reply
-          .code(404)
-          .type('text/plain')
-          .send('#!ipxe\necho Yagura: no OS image has been uploaded yet\nsleep 60\nreboot\n');
-      const template = await boot.newestTemplate?.(role);
-      const paths = pathsFor(request);
-      const script = machineScript(paths, {
-        serial,
-        imageId,
-        kernelParams: await getKernelParams(store, OS),
-        configUrl: template
-          ? `${paths.advertiseUrl}/api/v1/boot/ignitions/${encodeURIComponent(serial)}/${encodeURIComponent(template)}`
-          : undefined,
-      });
-      return reply.type('text/plain').send(script);
+      return reply.code(choice.status).type('text/plain').send(choice.script);
     },
   );
 
@@ -110,4 +95,14 @@ export function bootRoutes(app: FastifyInstance, store: Store, inventory: Invent
       return {};
     },
   );
+}
+
+/** The role of the machine with `serial`; undefined when none is registered. */
+async function roleOf(inventory: Inventory, serial: string): Promise<string | undefined> {
+  try {
+    return (await inventory.get(serial)).spec.role;
+  } catch (error) {
+    if (isKind(error, 'not-found')) return undefined;
+    throw error;
+  }
 }

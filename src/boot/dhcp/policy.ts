@@ -4,7 +4,7 @@
  * gets (UEFI HTTP Boot → the iPXE EFI binary; iPXE → the iPXE script), and
  * where the reply goes (RFC 2131 §4.1).
  */
-import { cidrContains, parseCidrV4 } from '../../lib/ipv4.js';
+import { cidrContains, formatIPv4, parseCidrV4 } from '../../lib/ipv4.js';
 import { leaseRange } from '../../inventory/ipam.js';
 import type { IpamConfig } from '../../inventory/model.js';
 import type { AddressRange } from './leases.js';
@@ -89,6 +89,23 @@ export function segmentFor(ipam: IpamConfig, request: RequestView, local: number
   const maskBits = ipam['node-ipv4-range-mask'];
   const mask = maskBits === 0 ? 0 : (0xffffffff << (32 - maskBits)) >>> 0;
   return { range, gateway: ((anchor & mask) >>> 0) + ipam['node-gateway-offset'], maskBits };
+}
+
+/**
+ * The segment of an exchange: renewals and INFORMs come straight from the
+ * client's own address, which then anchors the segment when no relay does;
+ * everything else is anchored by the relay or the interface.
+ */
+export function segmentOf(ipam: IpamConfig, request: RequestView, exchange: Exchange, local: number | undefined): Segment {
+  const anchorless = exchange.kind === 'renew' || exchange.kind === 'inform';
+  if (anchorless && request.giaddr === 0) return segmentFor(ipam, { ...request, giaddr: exchange.address }, local);
+  return segmentFor(ipam, request, local);
+}
+
+/** Why a client cannot have `address` on `segment` (the NAK's message), or undefined when it is in the lease range. */
+export function outsideSegment(address: number, segment: { range: AddressRange }): string | undefined {
+  if (address >= segment.range.first && address <= segment.range.last) return undefined;
+  return `${formatIPv4(address)} is not in this segment`;
 }
 
 export interface BootUrls {

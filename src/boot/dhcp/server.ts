@@ -17,22 +17,11 @@ import type { DhcpConfig, IpamConfig } from '../../inventory/model.js';
 import { formatIPv4, parseIPv4 } from '../../lib/ipv4.js';
 import { DhcpParseError } from './codec-errors.js';
 import { describePacket } from './describe-packet.js';
-import type { Lease, LeaseStore } from './leases.js';
-import {
-  DhcpMessageType,
-  DhcpOption,
-  getIPv4,
-  getString,
-  getUint16,
-  getUint16List,
-  messageTypeName,
-  setIPv4,
-  setIPv4List,
-  setString,
-  setUint32,
-} from './options.js';
+import type { LeaseStore } from './leases.js';
+import { DhcpMessageType, DhcpOption, getUint16, messageTypeName } from './options.js';
 import { BootOp, type DhcpPacket, encodeDhcpPacketDetailed, parseDhcpPacket } from './packet.js';
-import { type BootUrls, bootFile, classify, destination, type RequestView, segmentFor } from './policy.js';
+import { type BootUrls, classify, destination, outsideSegment, type RequestView, segmentOf } from './policy.js';
+import { addressReply, type LeaseGrant, nakReply, type ReplyContext, requestView } from './reply.js';
 
 export interface DhcpServerOptions {
   leases: LeaseStore;
@@ -109,7 +98,7 @@ export class DhcpServer {
   private async answer(packet: DhcpPacket): Promise<void> {
     const { ipam, dhcp } = await this.options.config();
     if (!ipam) return this.drop('no-ipam');
-    const request = view(packet);
+    const request = requestView(packet);
     const local = this.options.localAddress(ipam);
     const serverId =
       this.options.serverId ?? local ?? (request.giaddr !== 0 ? await this.routeSource(request.giaddr) : undefined);
@@ -132,101 +121,53 @@ export class DhcpServer {
       );
       return;
     }
-    // Renewals come straight from the client's own address; everything else is anchored by relay or interface.
-    const anchorless = exchange.kind === 'renew' || exchange.kind === 'inform';
-    const segment = segmentFor(
-      ipam,
-      anchorless && request.giaddr === 0 ? { ...request, giaddr: exchange.address } : request,
-      local,
-    );
+    const segment = segmentOf(ipam, request, exchange, local);
     if ('drop' in segment) return this.drop(segment.drop);
-    const inSegment = (address: number) => address >= segment.range.first && address <= segment.range.last;
+    const context: ReplyContext = { serverId, gateway: segment.gateway, maskBits: segment.maskBits };
+    const sendAddress = (type: typeof DhcpMessageType.OFFER | typeof DhcpMessageType.ACK, lease?: LeaseGrant) => {
+      const urls = this.options.bootUrls(serverId);
+      const reply = addressReply({ packet, request, type, lease, context, dhcp, urls, now: Date.now() });
+      return this.transmit(reply, request, local, getUint16(packet.options, DhcpOption.MAX_MESSAGE_SIZE));
+    };
+    const sendNak = (why: string) => {
+      this.options.logger.info({ mac: request.mac, why }, 'DHCP NAK');
+      return this.transmit(nakReply(packet, serverId, why), request, local);
+    };
 
     switch (exchange.kind) {
       case 'discover': {
         const claim = await leases.offer(segment.range, request.mac, exchange.requested, this.options.offerHoldMs ?? 60_000);
         if (claim.kind !== 'ok') return this.drop('pool-exhausted');
-        return this.send(packet, request, DhcpMessageType.OFFER, claim.lease, { ...segment, serverId, local }, dhcp);
+        return sendAddress(DhcpMessageType.OFFER, claim.lease);
       }
       case 'select':
       case 'confirm':
       case 'renew': {
-        const context = { ...segment, serverId, local };
-        if (!inSegment(exchange.address)) {
-          return this.nak(packet, request, `${formatIPv4(exchange.address)} is not in this segment`, context);
-        }
+        const outside = outsideSegment(exchange.address, segment);
+        if (outside) return sendNak(outside);
         const claim = await leases.bind(exchange.address, request.mac, leaseMs, request.hostname);
-        if (claim.kind === 'taken') {
-          return this.nak(packet, request, `${formatIPv4(exchange.address)} is leased to another client`, context);
-        }
+        if (claim.kind === 'taken') return sendNak(`${formatIPv4(exchange.address)} is leased to another client`);
         if (claim.kind !== 'ok') return this.drop('lease-contention');
-        return this.send(packet, request, DhcpMessageType.ACK, claim.lease, context, dhcp);
+        return sendAddress(DhcpMessageType.ACK, claim.lease);
       }
       case 'inform':
-        return this.send(packet, request, DhcpMessageType.ACK, undefined, { ...segment, serverId, local }, dhcp);
+        return sendAddress(DhcpMessageType.ACK);
     }
   }
 
-  private async send(
-    packet: DhcpPacket,
+  /** Sends `reply` where RFC 2131 says; `local` is our address on the client's segment when it is directly attached. */
+  private async transmit(
+    reply: DhcpPacket,
     request: RequestView,
-    type: DhcpMessageType,
-    lease: Lease | undefined,
-    context: ReplyContext,
-    dhcp: DhcpConfig,
+    local: number | undefined,
+    maxMessageSize?: number,
   ): Promise<void> {
-    const segment = context;
-    const options = new Map<number, Buffer>();
-    setIPv4(options, DhcpOption.SERVER_IDENTIFIER, context.serverId);
-    setIPv4(options, DhcpOption.SUBNET_MASK, segment.maskBits === 0 ? 0 : (0xffffffff << (32 - segment.maskBits)) >>> 0);
-    setIPv4List(options, DhcpOption.ROUTER, [segment.gateway]);
-    if (dhcp['dns-servers'].length > 0)
-      setIPv4List(
-        options,
-        DhcpOption.DNS_SERVERS,
-        dhcp['dns-servers'].map((a) => parseIPv4(a)!),
-      );
-    if (lease) {
-      const seconds = Math.max(1, Math.round((lease.expires - Date.now()) / 1000));
-      const full = dhcp['lease-minutes'] * 60;
-      setUint32(options, DhcpOption.LEASE_TIME, type === DhcpMessageType.OFFER ? full : seconds);
-      setUint32(options, DhcpOption.RENEWAL_TIME, Math.floor(full / 2));
-      setUint32(options, DhcpOption.REBINDING_TIME, Math.floor((full * 7) / 8));
-    }
-    const boot = bootFile(request, this.options.bootUrls(context.serverId));
-    if (boot?.vendorClass) setString(options, DhcpOption.VENDOR_CLASS_IDENTIFIER, boot.vendorClass);
-    if (boot && boot.file.length > 127) setString(options, DhcpOption.BOOTFILE_NAME, boot.file);
-    const reply: DhcpPacket = {
-      ...replyTo(packet, type, options),
-      ciaddr: type === DhcpMessageType.ACK ? packet.ciaddr : 0,
-      yiaddr: lease?.address ?? 0,
-      siaddr: context.serverId,
-      file: boot && boot.file.length <= 127 ? boot.file : '',
-    };
-    await this.transmit(reply, request, context, getUint16(packet.options, DhcpOption.MAX_MESSAGE_SIZE));
-  }
-
-  private async nak(packet: DhcpPacket, request: RequestView, why: string, context: ReplyContext): Promise<void> {
-    const options = new Map<number, Buffer>();
-    setIPv4(options, DhcpOption.SERVER_IDENTIFIER, context.serverId);
-    setString(options, DhcpOption.MESSAGE, why);
-    const reply: DhcpPacket = {
-      ...replyTo(packet, DhcpMessageType.NAK, options),
-      // A relay must broadcast a NAK to the client (RFC 2131 §4.3.2).
-      broadcast: packet.giaddr !== 0 ? true : packet.broadcast,
-    };
-    this.options.logger.info({ mac: request.mac, why }, 'DHCP NAK');
-    await this.transmit(reply, request, context);
-  }
-
-  private async transmit(reply: DhcpPacket, request: RequestView, context: ReplyContext, maxMessageSize?: number): Promise<void> {
     const { bytes, dropped } = encodeDhcpPacketDetailed(reply, { maxMessageSize });
     if (dropped.length > 0)
       this.options.logger.warn({ dropped }, 'DHCP options left out to fit the client’s maximum message size');
     const to = destination(request, reply.messageType, formatIPv4);
     // Limited broadcasts leave through a socket bound to the local interface's address; everything else is routed.
-    const socket =
-      to.address === '255.255.255.255' && context.local !== undefined ? await this.localSocket(context.local) : this.socket;
+    const socket = to.address === '255.255.255.255' && local !== undefined ? await this.localSocket(local) : this.socket;
     if (!socket) return;
     await new Promise<void>((resolve) => socket.send(bytes, to.port, to.address, () => resolve()));
     this.replied.inc({ type: typeName(reply.messageType) });
@@ -269,54 +210,6 @@ export class DhcpServer {
     this.dropped.inc({ reason });
     if (detail) this.options.logger.debug({ reason, detail }, 'DHCP packet dropped');
   }
-}
-
-/** What a reply needs besides the request: the segment, our identity, and the local address if the client is directly attached. */
-interface ReplyContext {
-  gateway: number;
-  maskBits: number;
-  serverId: number;
-  local: number | undefined;
-}
-
-/** A reply with what it copies from the request (RFC 2131 table 3) and every address zero; callers set the rest. */
-function replyTo(packet: DhcpPacket, messageType: DhcpMessageType, options: Map<number, Buffer>): DhcpPacket {
-  return {
-    op: BootOp.REPLY,
-    htype: packet.htype,
-    hlen: packet.hlen,
-    hops: 0,
-    xid: packet.xid,
-    secs: 0,
-    broadcast: packet.broadcast,
-    ciaddr: 0,
-    yiaddr: 0,
-    siaddr: 0,
-    giaddr: packet.giaddr,
-    chaddr: packet.chaddr,
-    sname: '',
-    file: '',
-    messageType,
-    options,
-  };
-}
-
-function view(packet: DhcpPacket): RequestView {
-  const o = packet.options;
-  return {
-    type: packet.messageType,
-    mac: packet.chaddr,
-    ciaddr: packet.ciaddr,
-    giaddr: packet.giaddr,
-    broadcast: packet.broadcast,
-    requestedIp: getIPv4(o, DhcpOption.REQUESTED_IP),
-    serverId: getIPv4(o, DhcpOption.SERVER_IDENTIFIER),
-    vendorClass: getString(o, DhcpOption.VENDOR_CLASS_IDENTIFIER),
-    userClass: getString(o, DhcpOption.USER_CLASS),
-    architectures: getUint16List(o, DhcpOption.CLIENT_SYSTEM_ARCHITECTURE),
-    ipxeOptions: o.has(DhcpOption.IPXE_ENCAPSULATED),
-    hostname: getString(o, DhcpOption.HOSTNAME),
-  };
 }
 
 async function bindSocket(host: string, port: number): Promise<Socket> {
