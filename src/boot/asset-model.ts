@@ -3,7 +3,7 @@
  * metadata in the Store and the upload headers that describe them.
  */
 import { z } from 'zod';
-import { jsonCodec } from '../store/document.js';
+import { jsonCodec } from '../store/codec.js';
 
 export const ASSET_PREFIX = 'assets/';
 /** The global ID counter: every upload takes the next ID, so a file name is never reused. */

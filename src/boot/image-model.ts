@@ -5,7 +5,7 @@
  * re-uploads of the same content idempotent.
  */
 import { z } from 'zod';
-import { jsonCodec } from '../store/document.js';
+import { jsonCodec } from '../store/codec.js';
 
 /** The one OS sabakan serves; the index key and URLs carry it. */
 export const IMAGE_OS = 'coreos';

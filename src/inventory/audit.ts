@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { type Codec, jsonCodec } from '../store/document.js';
+import { type Codec, jsonCodec } from '../store/codec.js';
 import type { KeyValue, TxnOp } from '../store/interface.js';
 import { rfc3339 } from './model.js';
 

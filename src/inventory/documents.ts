@@ -6,7 +6,7 @@
  * schema order).
  */
 import { z } from 'zod';
-import { type Codec, CorruptDocumentError, jsonCodec } from '../store/document.js';
+import { type Codec, CorruptDocumentError, jsonCodec } from '../store/codec.js';
 import type { KeyValue } from '../store/interface.js';
 import {
   dhcpConfig,

@@ -17,7 +17,7 @@
  * answering as if the machine did not exist. The mirror keeps serving every
  * other machine.
  */
-import { CorruptDocumentError } from '../store/document.js';
+import { CorruptDocumentError } from '../store/codec.js';
 import { CompactedError, StoreClosedError } from '../store/errors.js';
 import type { KeyValue, Store, Watch } from '../store/interface.js';
 import { MACHINES_CHANGED, MACHINES_PREFIX, machineCodec } from './documents.js';

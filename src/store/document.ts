@@ -6,59 +6,12 @@
  * whatever a change reads is compared unchanged at commit (compare-and-swap),
  * its writes and any extra record (the audit entry, a leader guard) go in the
  * same transaction, and it is retried when another writer got there first.
+ * The codecs themselves are pure and live in codec.ts.
  */
-import type { z } from 'zod';
 import { DomainError } from '../lib/errors.js';
+import type { Codec } from './codec.js';
 import { ContentionError } from './errors.js';
 import { type Compare, type KeyValue, keyUnchanged, type Store, type TxnOp } from './interface.js';
-
-/** How one kind of document is checked and written: `what` names it in errors ("machine", "IPAM config"). */
-export interface Codec<T> {
-  readonly what: string;
-  /** The value at `kv.key`, checked; CorruptDocumentError when it is not one. */
-  decode(kv: KeyValue): T;
-  /** The text to store for `value` at `key`, checked first: nothing invalid is ever written. */
-  encode(key: string, value: T): string;
-}
-
-/** A value in the store that is not a valid document of its kind; names the key and the first bad field. */
-export class CorruptDocumentError extends DomainError {
-  override name = 'CorruptDocumentError';
-  constructor(
-    readonly key: string,
-    what: string,
-    problem: string,
-  ) {
-    super('corrupt', `the store's value at ${key} is not a valid ${what} (${problem}); repair or delete that key`);
-  }
-}
-
-/** A JSON codec checked by `schema`. The schema's output is what callers get; what is written is checked too. */
-export function jsonCodec<S extends z.ZodType>(what: string, schema: S): Codec<z.output<S>> {
-  const check = (key: string, value: unknown): z.output<S> => {
-    const result = schema.safeParse(value);
-    if (result.success) return result.data;
-    const issue = result.error.issues[0]!;
-    const at = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
-    throw new CorruptDocumentError(key, what, `${at}${issue.message}`);
-  };
-  return {
-    what,
-    decode(kv) {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(kv.value);
-      } catch {
-        throw new CorruptDocumentError(kv.key, what, 'not JSON');
-      }
-      return check(kv.key, parsed);
-    },
-    encode(key, value) {
-      check(key, value);
-      return JSON.stringify(value);
-    },
-  };
-}
 
 /** A document as read: its decoded value and the key-value it came from (revisions, for compare-and-swap). */
 export interface Read<T> {

@@ -24,7 +24,7 @@ import { ipamCodec, machineCodec } from '../../src/inventory/documents.js';
 import { Inventory } from '../../src/inventory/inventory.js';
 import { leaseRange } from '../../src/inventory/ipam.js';
 import { formatIPv4, parseIPv4 } from '../../src/lib/ipv4.js';
-import { CorruptDocumentError } from '../../src/store/document.js';
+import { CorruptDocumentError } from '../../src/store/codec.js';
 import { openEmbeddedStore } from '../../src/store/embedded.js';
 import type { Store } from '../../src/store/interface.js';
 import { call } from '../helpers/api-server.js';

@@ -4,14 +4,8 @@ import { z } from 'zod';
 import { errorBody } from '../../src/api/errors.js';
 import { conflict, DomainError } from '../../src/lib/errors.js';
 import { openEmbeddedStore } from '../../src/store/embedded.js';
-import {
-  CorruptDocumentError,
-  GuardFailedError,
-  jsonCodec,
-  readDocument,
-  readDocuments,
-  transact,
-} from '../../src/store/document.js';
+import { CorruptDocumentError, jsonCodec } from '../../src/store/codec.js';
+import { GuardFailedError, readDocument, readDocuments, transact } from '../../src/store/document.js';
 import { keyExists, keyMissing, type Store } from '../../src/store/interface.js';
 import { tempDir } from '../helpers/temp.js';
 

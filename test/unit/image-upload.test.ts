@@ -15,7 +15,7 @@ import {
   withoutImage,
   withUrl,
 } from '../../src/boot/image-model.js';
-import { CorruptDocumentError } from '../../src/store/document.js';
+import { CorruptDocumentError } from '../../src/store/codec.js';
 
 const SELF = 'http://10.0.0.1:10080';
 const PEER = 'http://10.0.0.2:10080';

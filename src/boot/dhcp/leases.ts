@@ -15,7 +15,8 @@
  */
 import { z } from 'zod';
 import { formatIPv4 } from '../../lib/ipv4.js';
-import { jsonCodec, readDocument, transact, type Transaction } from '../../store/document.js';
+import { jsonCodec } from '../../store/codec.js';
+import { readDocument, transact, type Transaction } from '../../store/document.js';
 import { ContentionError } from '../../store/errors.js';
 import type { KeyValue, Store } from '../../store/interface.js';
 

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { rfc3339 } from '../../inventory/model.js';
-import { jsonCodec } from '../../store/document.js';
+import { jsonCodec } from '../../store/codec.js';
 import { versionProblem } from './versions.js';
 
 export const ignitionIndexKey = (role: string) => `ignitions/${role}`;
