@@ -9,9 +9,9 @@ import Fastify, { LogController, type FastifyInstance, type FastifyReply, type F
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { AssetStore } from '../boot/assets.js';
-import type { ImageStore } from '../boot/images.js';
-import type { TemplateStore } from '../boot/templates/store.js';
+import type { AssetRepository } from '../boot/assets.js';
+import type { ImageRepository } from '../boot/images.js';
+import type { TemplateRepository } from '../boot/templates/repository.js';
 import type { Inventory } from '../inventory/inventory.js';
 import { VERSION } from '../lib/version.js';
 import type { Store } from '../store/interface.js';
@@ -42,11 +42,11 @@ export interface ApiOptions {
   /** How long /health waits for the store before calling it unavailable (ms). */
   healthTimeoutMs?: number;
   /** Serve /api/v1/images and the boot downloads of kernels and initrds. */
-  images?: ImageStore;
+  images?: ImageRepository;
   /** Serve /api/v1/assets. */
-  assets?: AssetStore;
+  assets?: AssetRepository;
   /** Serve /api/v1/ignitions, /api/v1/templates and their per-machine renderings under /api/v1/boot. */
-  templates?: TemplateStore;
+  templates?: TemplateRepository;
 }
 
 /**

@@ -69,7 +69,7 @@ export interface AssetUpload {
 /** Where a download comes from: this server's disk, or (without a local copy yet) a peer to redirect to. */
 export type AssetLocation = { kind: 'local'; meta: AssetMeta; path: string } | { kind: 'peer'; meta: AssetMeta; url: string };
 
-export class AssetStore implements Replica {
+export class AssetRepository implements Replica {
   readonly watchPrefix = ASSET_PREFIX;
   readonly name = 'assets';
   readonly maxBytes: number;
@@ -93,8 +93,8 @@ export class AssetStore implements Replica {
   }
 
   /** Prepares the directories and removes temp files a crashed process left behind. */
-  static async open(options: AssetStoreOptions): Promise<AssetStore> {
-    const assets = new AssetStore(options);
+  static async open(options: AssetStoreOptions): Promise<AssetRepository> {
+    const assets = new AssetRepository(options);
     await mkdir(assets.dir, { recursive: true });
     await emptyDir(assets.tmpDir);
     return assets;

@@ -72,7 +72,7 @@ export interface LocalImageFile {
   sha256: string;
 }
 
-export class ImageStore implements Replica {
+export class ImageRepository implements Replica {
   readonly watchPrefix = IMAGE_INDEX_KEY;
   readonly name = 'images';
   readonly maxBytes: number;
@@ -99,8 +99,8 @@ export class ImageStore implements Replica {
   }
 
   /** Prepares the directories and removes temp files a crashed process left behind. */
-  static async open(options: ImageStoreOptions): Promise<ImageStore> {
-    const images = new ImageStore(options);
+  static async open(options: ImageStoreOptions): Promise<ImageRepository> {
+    const images = new ImageRepository(options);
     await mkdir(images.imagesDir, { recursive: true });
     await emptyDir(images.tmpDir);
     return images;

@@ -5,7 +5,7 @@
  * and then fetches what is missing from peers — each download written under a
  * temp name, verified against the store's checksum, renamed into place and
  * recorded (this server listed as a holder) only if the store still lists
- * that version. ImageStore and AssetStore supply what differs (ReplicaFiles).
+ * that version. ImageRepository and AssetRepository supply what differs (ReplicaFiles).
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';

@@ -19,7 +19,7 @@ export interface SyncResult {
   pending: boolean;
 }
 
-/** What a Replicator drives: ImageStore and AssetStore. */
+/** What a Replicator drives: ImageRepository and AssetRepository. */
 export interface Replica {
   readonly name: string;
   /** Store keys whose changes call for a sync. */

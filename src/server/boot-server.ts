@@ -1,6 +1,6 @@
 /**
  * The boot server's composition root: one function that wires the store, the
- * inventory, the file stores, replication, the HTTP(S) API, DHCP and the
+ * inventory, the image and asset repositories, replication, the HTTP(S) API, DHCP and the
  * background daemons from a BootServerConfig, and one stop() that undoes it
  * all in reverse order. See docs/server.md.
  */
@@ -10,11 +10,11 @@ import type { Registry } from 'prom-client';
 import { createMetrics } from '../api/metrics.js';
 import type { BootSources } from '../api/routes/boot.js';
 import { buildApi } from '../api/server.js';
-import { AssetStore } from '../boot/assets.js';
+import { AssetRepository } from '../boot/assets.js';
 import type { DhcpServer } from '../boot/dhcp/server.js';
-import { ImageStore } from '../boot/images.js';
+import { ImageRepository } from '../boot/images.js';
 import { Replicator } from '../boot/replication.js';
-import { TemplateStore } from '../boot/templates/store.js';
+import { TemplateRepository } from '../boot/templates/repository.js';
 import { Inventory } from '../inventory/inventory.js';
 import { UserError } from '../lib/errors.js';
 import { openStore } from '../store/factory.js';
@@ -32,9 +32,9 @@ export interface BootServer {
   readonly https: Endpoint | undefined;
   readonly store: Store;
   readonly inventory: Inventory;
-  readonly images: ImageStore;
-  readonly assets: AssetStore;
-  readonly templates: TemplateStore;
+  readonly images: ImageRepository;
+  readonly assets: AssetRepository;
+  readonly templates: TemplateRepository;
   readonly metrics: Registry;
   /** The DHCP server, when the config has DHCP. */
   readonly dhcp: DhcpServer | undefined;
@@ -80,9 +80,9 @@ async function start(config: BootServerConfig, teardown: Teardown): Promise<Boot
     advertiseUrl: config.advertiseUrl ?? defaultPeerUrl(config.listen.port),
     logger: logger.child({ part: 'files' }),
   };
-  const images = await ImageStore.open({ ...files, keep: config.imageKeep, maxBytes: config.maxImageBytes });
-  const assets = await AssetStore.open({ ...files, maxBytes: config.maxAssetBytes });
-  const templates = new TemplateStore(store, { inventory });
+  const images = await ImageRepository.open({ ...files, keep: config.imageKeep, maxBytes: config.maxImageBytes });
+  const assets = await AssetRepository.open({ ...files, maxBytes: config.maxAssetBytes });
+  const templates = new TemplateRepository(store, { inventory });
 
   let replicator: Replicator | undefined;
   const startReplication = async () => {

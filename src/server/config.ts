@@ -27,7 +27,7 @@ export interface BootServerConfig {
    * the address they used, and peers the first non-loopback IPv4 address with the HTTP port.
    */
   advertiseUrl?: string;
-  /** How many OS images to keep (the newest); default: ImageStore's. */
+  /** How many OS images to keep (the newest); default: ImageRepository's. */
   imageKeep?: number;
   maxImageBytes?: number;
   maxAssetBytes?: number;

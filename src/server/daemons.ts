@@ -6,9 +6,9 @@
  */
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { AssetStore } from '../boot/assets.js';
-import type { ImageStore } from '../boot/images.js';
-import type { TemplateStore } from '../boot/templates/store.js';
+import type { AssetRepository } from '../boot/assets.js';
+import type { ImageRepository } from '../boot/images.js';
+import type { TemplateRepository } from '../boot/templates/repository.js';
 import { startAuditRetention } from '../inventory/audit-retention.js';
 import type { Inventory } from '../inventory/inventory.js';
 import { startAutoCompaction } from '../store/compaction.js';
@@ -32,9 +32,9 @@ export interface DaemonContext {
   config: BootServerConfig;
   store: Store;
   inventory: Inventory;
-  images: ImageStore;
-  assets: AssetStore;
-  templates: TemplateStore;
+  images: ImageRepository;
+  assets: AssetRepository;
+  templates: TemplateRepository;
   metrics: Registry;
   logger: Logger;
 }

@@ -2,7 +2,7 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { cachedConfig } from '../boot/dhcp/config-source.js';
-import { LeaseStore } from '../boot/dhcp/leases.js';
+import { DhcpLeaseRepository } from '../boot/dhcp/leases.js';
 import { cachedLocalNodeAddress } from '../boot/dhcp/local-address.js';
 import { DhcpServer } from '../boot/dhcp/server.js';
 import { chainScriptPath } from '../boot/ipxe.js';
@@ -26,7 +26,7 @@ export interface DhcpContext {
 export async function startDhcp(settings: DhcpSettings, context: DhcpContext): Promise<DhcpServer> {
   const localNodeAddress = cachedLocalNodeAddress();
   const server = new DhcpServer({
-    leases: new LeaseStore(context.store),
+    leases: new DhcpLeaseRepository(context.store),
     config: cachedConfig(context.inventory),
     listen: { host: settings.listen.host, port: settings.listen.port },
     localAddress: (ipam) => settings.localAddress ?? localNodeAddress(ipam),

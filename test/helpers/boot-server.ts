@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { AllowList, type AuthPolicy, TokenTable } from '../../src/api/auth.js';
-import type { AssetStore } from '../../src/boot/assets.js';
-import type { ImageStore } from '../../src/boot/images.js';
+import type { AssetRepository } from '../../src/boot/assets.js';
+import type { ImageRepository } from '../../src/boot/images.js';
 import { TAR_END, tarHeader, tarPadding } from '../../src/boot/tar.js';
 import { startBootServer as startServer } from '../../src/server/boot-server.js';
 import type { Store } from '../../src/store/interface.js';
@@ -29,8 +29,8 @@ export interface BootServerOptions {
 export interface BootServer {
   url: string;
   dataDir: string;
-  images: ImageStore;
-  assets: AssetStore;
+  images: ImageRepository;
+  assets: AssetRepository;
   startReplication(): Promise<void>;
   close(): Promise<void>;
 }

@@ -10,7 +10,7 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Inventory } from '../../src/inventory/inventory.js';
-import { LeaseStore } from '../../src/boot/dhcp/leases.js';
+import { DhcpLeaseRepository } from '../../src/boot/dhcp/leases.js';
 import { openEmbeddedStore } from '../../src/store/embedded.js';
 import { YAGURA } from '../helpers/cli.js';
 import { NetNs, type ProcessInNamespace } from '../helpers/netns.js';
@@ -126,7 +126,7 @@ describe('DHCP with real clients', { timeout: 180_000 }, () => {
     }
     const store = await openReadOnly();
     try {
-      const leases = await new LeaseStore(store).inRange({ first: 0x0a450020, last: 0x0a45003e });
+      const leases = await new DhcpLeaseRepository(store).inRange({ first: 0x0a450020, last: 0x0a45003e });
       assert.equal([...leases.values()].filter((l) => l.record.state === 'bound').length, 0, 'the released lease is gone');
     } finally {
       await store.close();

@@ -1,7 +1,7 @@
 /** Leases under concurrency: several servers on one etcd never hand one address to two clients; leases survive restarts. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { LeaseStore } from '../../src/boot/dhcp/leases.js';
+import { DhcpLeaseRepository } from '../../src/boot/dhcp/leases.js';
 import { openEmbeddedStore } from '../../src/store/embedded.js';
 import { openStore } from '../../src/store/factory.js';
 import type { Store } from '../../src/store/interface.js';
@@ -25,7 +25,7 @@ describe('DHCP leases on etcd shared by three servers', () => {
   });
 
   it('gives 40 clients booting at once in one rack 31 distinct addresses and tells the rest the pool is exhausted', async () => {
-    const servers = stores.map((store) => new LeaseStore(store));
+    const servers = stores.map((store) => new DhcpLeaseRepository(store));
     const results = await Promise.all(
       Array.from({ length: 40 }, async (_, i) => {
         const leases = servers[i % 3]!;
@@ -54,17 +54,17 @@ describe('DHCP leases on the embedded store', () => {
     const dir = tempDir('leases');
     try {
       let store = await openEmbeddedStore({ dataDir: dir.path });
-      const first = await new LeaseStore(store).offer(RANGE, mac(1), undefined, 60_000);
+      const first = await new DhcpLeaseRepository(store).offer(RANGE, mac(1), undefined, 60_000);
       assert.equal(first.kind, 'ok');
       const address = first.kind === 'ok' ? first.lease.address : 0;
-      await new LeaseStore(store).bind(address, mac(1), 3_600_000);
+      await new DhcpLeaseRepository(store).bind(address, mac(1), 3_600_000);
       await store.close();
       store = await openEmbeddedStore({ dataDir: dir.path });
       try {
-        const lease = await new LeaseStore(store).get(address);
+        const lease = await new DhcpLeaseRepository(store).get(address);
         assert.equal(lease?.mac, mac(1));
         assert.equal(lease?.state, 'bound');
-        const renewed = await new LeaseStore(store).offer(RANGE, mac(1), undefined, 60_000);
+        const renewed = await new DhcpLeaseRepository(store).offer(RANGE, mac(1), undefined, 60_000);
         assert.equal(
           renewed.kind === 'ok' && renewed.lease.address,
           address,

@@ -11,7 +11,7 @@ import { AllowList, type AuthPolicy, hashToken, TokenTable } from '../../src/api
 import { createMetrics } from '../../src/api/metrics.js';
 import { buildApi } from '../../src/api/server.js';
 import { ignitionValidator } from '../../src/boot/templates/ignition-validate.js';
-import { TemplateStore } from '../../src/boot/templates/store.js';
+import { TemplateRepository } from '../../src/boot/templates/repository.js';
 import type { AuditRecord } from '../../src/inventory/audit.js';
 import { Inventory } from '../../src/inventory/inventory.js';
 import type { Machine } from '../../src/inventory/model.js';
@@ -34,7 +34,7 @@ interface Server {
 async function startServer(store: Store, policy: AuthPolicy = LOOPBACK): Promise<Server> {
   const inventory = new Inventory(store);
   await inventory.start();
-  const templates = new TemplateStore(store, { inventory });
+  const templates = new TemplateRepository(store, { inventory });
   const app = await buildApi({
     store,
     inventory,

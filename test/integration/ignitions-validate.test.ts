@@ -1,14 +1,14 @@
 /**
  * Upload checks of Ignition templates with the real validator
  * (/usr/bin/ignition-validate from Debian's ignition package), through the
- * TemplateStore on the embedded store: what passes, what is refused with the
+ * TemplateRepository on the embedded store: what passes, what is refused with the
  * validator's own message and the field, and where the sample machine's
  * addresses come from.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ignitionValidator } from '../../src/boot/templates/ignition-validate.js';
-import { TemplateStore } from '../../src/boot/templates/store.js';
+import { TemplateRepository } from '../../src/boot/templates/repository.js';
 import { DomainError, type ErrorKind } from '../../src/lib/errors.js';
 import { Inventory } from '../../src/inventory/inventory.js';
 import { openEmbeddedStore } from '../../src/store/embedded.js';
@@ -43,14 +43,14 @@ async function refused(
 describe('Ignition uploads checked with ignition-validate', () => {
   const dir = tempDir('ignitions-validate');
   let store: Store;
-  let templates: TemplateStore;
+  let templates: TemplateRepository;
   let next = 0;
   const put = (template: Record<string, unknown>, meta: Record<string, unknown> = {}, role = 'worker') =>
     templates.putIgnition(role, `1.${next++}`, { template, meta }, API, actor);
 
   before(async () => {
     store = await openEmbeddedStore({ dataDir: dir.path });
-    templates = new TemplateStore(store);
+    templates = new TemplateRepository(store);
   });
   after(async () => {
     await store?.close();
@@ -125,7 +125,7 @@ describe('Ignition uploads checked with ignition-validate', () => {
 
     const inventory = new Inventory(store);
     await inventory.setIpam({ ...EXAMPLE_IPAM, 'node-ip-per-node': 1 }, actor);
-    const withIpam = new TemplateStore(store, { inventory });
+    const withIpam = new TemplateRepository(store, { inventory });
     await refused(
       withIpam.putIgnition('worker', '5.0', { template: twoNics }, API, actor),
       '/storage/files/0/contents/source',
@@ -138,7 +138,7 @@ describe('Ignition uploads checked with ignition-validate', () => {
   it('refuses oversized templates and says when the validator is missing', async () => {
     const huge = config([{ path: '/etc/big', contents: { source: `data:,${'x'.repeat(1 << 20)}` } }]);
     await refused(put(huge), 'template', /over 1048576 bytes/, 'too-large');
-    const noValidator = new TemplateStore(store, { validator: ignitionValidator('/nonexistent/ignition-validate') });
+    const noValidator = new TemplateRepository(store, { validator: ignitionValidator('/nonexistent/ignition-validate') });
     await refused(
       noValidator.putIgnition('worker', '8.0', { template: config([hostname]) }, API, actor),
       undefined,

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ImageStore } from '../../src/boot/images.js';
+import { ImageRepository } from '../../src/boot/images.js';
 import { setKernelParams } from '../../src/boot/kernel-params.js';
 import { Inventory } from '../../src/inventory/inventory.js';
 import { openEmbeddedStore } from '../../src/store/embedded.js';
@@ -43,7 +43,7 @@ describe('netboot a VM from yagura serve', () => {
         await inventory.setIpam(EXAMPLE_IPAM, actor);
         await inventory.register([{ serial: 'VM-0001', rack: 0, role: 'worker', bmc: { type: 'IPMI-2.0' } }], actor);
         await setKernelParams(store, 'coreos', 'console=ttyS0 panic=-1', actor, 'test');
-        const images = await ImageStore.open({ store, dataDir, advertiseUrl: `http://${SERVER}:10080` });
+        const images = await ImageRepository.open({ store, dataDir, advertiseUrl: `http://${SERVER}:10080` });
         const staging = join(dir.path, 'image');
         mkdirSync(staging);
         copyFileSync(image.vmlinuz, join(staging, 'kernel'));

@@ -14,11 +14,11 @@ import { Registry } from 'prom-client';
 import { AllowList, TokenTable } from '../../src/api/auth.js';
 import { createMetrics } from '../../src/api/metrics.js';
 import { buildApi } from '../../src/api/server.js';
-import { leaseKey, LeaseStore } from '../../src/boot/dhcp/leases.js';
+import { leaseKey, DhcpLeaseRepository } from '../../src/boot/dhcp/leases.js';
 import { DhcpMessageType, DhcpOption } from '../../src/boot/dhcp/options.js';
 import { BootOp, encodeDhcpPacket } from '../../src/boot/dhcp/packet.js';
 import { DhcpServer } from '../../src/boot/dhcp/server.js';
-import { TemplateStore } from '../../src/boot/templates/store.js';
+import { TemplateRepository } from '../../src/boot/templates/repository.js';
 import { type Actor, auditCodec } from '../../src/inventory/audit.js';
 import { ipamCodec, machineCodec } from '../../src/inventory/documents.js';
 import { Inventory } from '../../src/inventory/inventory.js';
@@ -59,7 +59,7 @@ describe('corrupt or foreign values in the store', () => {
     await store.put('machines/BAD-1', '{"spec":{"serial":"BAD-1"}}');
     inventory = new Inventory(store, (error) => cacheErrors.push(error));
     await inventory.start();
-    const templates = new TemplateStore(store, { inventory, validator: async () => ({ valid: true, problems: [] }) });
+    const templates = new TemplateRepository(store, { inventory, validator: async () => ({ valid: true, problems: [] }) });
     app = await buildApi({
       store,
       inventory,
@@ -178,7 +178,7 @@ describe('corrupt or foreign values in the store', () => {
     const corrupt = range.first + 1;
     const good = range.first + 2;
     await store.put(leaseKey(corrupt), '{"mac":"52:54:00:00:00:01","expires":"soon"}');
-    const leases = new LeaseStore(store);
+    const leases = new DhcpLeaseRepository(store);
     await assert.rejects(leases.bind(corrupt, '52:54:00:00:00:02', 60_000), (error: unknown) => {
       assert.ok(error instanceof CorruptDocumentError);
       assert.equal(error.key, leaseKey(corrupt));

@@ -7,13 +7,13 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ID_HEADER, optionsFromHeaders, SHA256_HEADER } from '../../boot/asset-model.js';
-import type { AssetStore } from '../../boot/assets.js';
+import type { AssetRepository } from '../../boot/assets.js';
 import { declaredLength, sendDownload, streamedBodies } from '../http-files.js';
 import { actorOf } from '../access.js';
 
 const nameParams = z.strictObject({ name: z.string().min(1).max(256) });
 
-export function assetRoutes(app: FastifyInstance, assets: AssetStore): void {
+export function assetRoutes(app: FastifyInstance, assets: AssetRepository): void {
   void app.register(async (scope) => {
     streamedBodies(scope);
     const api = scope.withTypeProvider<ZodTypeProvider>();

@@ -9,7 +9,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ignitionUpload } from '../../boot/templates/documents.js';
 import { TemplateError } from '../../boot/templates/errors.js';
-import { MAX_TEMPLATE_BYTES, type TemplateStore } from '../../boot/templates/store.js';
+import { MAX_TEMPLATE_BYTES, type TemplateRepository } from '../../boot/templates/repository.js';
 import type { Inventory } from '../../inventory/inventory.js';
 import { role, serial } from '../../inventory/model.js';
 import { actorOf } from '../access.js';
@@ -23,7 +23,7 @@ const BODY_LIMIT = 2 * MAX_TEMPLATE_BYTES;
 export function ignitionRoutes(
   app: FastifyInstance,
   inventory: Inventory,
-  templates: TemplateStore,
+  templates: TemplateRepository,
   advertiseUrl?: string,
 ): void {
   const apiUrl = (request: FastifyRequest) => advertiseUrl ?? `${request.protocol}://${request.headers.host}`;

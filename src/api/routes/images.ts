@@ -7,13 +7,13 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { declaredLength, sendDownload, streamedBodies } from '../http-files.js';
 import { IMAGE_FILES, IMAGE_OS, type ImageFile } from '../../boot/image-model.js';
-import type { ImageStore } from '../../boot/images.js';
+import type { ImageRepository } from '../../boot/images.js';
 import { notFound } from '../../lib/errors.js';
 import { actorOf } from '../access.js';
 
 const idParams = z.strictObject({ id: z.string().min(1).max(256) });
 
-export function imageRoutes(app: FastifyInstance, images: ImageStore): void {
+export function imageRoutes(app: FastifyInstance, images: ImageRepository): void {
   void app.register(async (scope) => {
     streamedBodies(scope);
     const api = scope.withTypeProvider<ZodTypeProvider>();

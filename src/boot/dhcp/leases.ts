@@ -49,7 +49,7 @@ export const leaseCodec = jsonCodec(
   }) satisfies z.ZodType<LeaseRecord>,
 );
 
-export interface Lease extends LeaseRecord {
+export interface DhcpLease extends LeaseRecord {
   address: number;
 }
 
@@ -62,9 +62,9 @@ export function leaseKey(address: number): string {
   return `${LEASE_PREFIX}${address.toString(16).padStart(8, '0')}`;
 }
 
-export type Claim = { kind: 'ok'; lease: Lease } | { kind: 'exhausted' } | { kind: 'taken'; by: string };
+export type Claim = { kind: 'ok'; lease: DhcpLease } | { kind: 'exhausted' } | { kind: 'taken'; by: string };
 
-export class LeaseStore {
+export class DhcpLeaseRepository {
   constructor(
     private readonly store: Store,
     private readonly now: () => number = Date.now,
@@ -100,7 +100,7 @@ export class LeaseStore {
   }
 
   /** The client's live lease in this range, found through its client key. */
-  private async currentLease(range: AddressRange, mac: string, now: number): Promise<Lease | undefined> {
+  private async currentLease(range: AddressRange, mac: string, now: number): Promise<DhcpLease | undefined> {
     const client = await this.store.get(clientKey(mac));
     const address = client ? Number(client.value) : NaN;
     if (!(address >= range.first && address <= range.last)) return undefined;
@@ -171,7 +171,7 @@ export class LeaseStore {
   }
 
   /** The live lease of `address`, if any. */
-  async get(address: number): Promise<Lease | undefined> {
+  async get(address: number): Promise<DhcpLease | undefined> {
     const record = (await readDocument(this.store, leaseKey(address), leaseCodec))?.value;
     return record && record.expires > this.now() ? { ...record, address } : undefined;
   }
@@ -192,6 +192,6 @@ export class LeaseStore {
   }
 }
 
-export function describeLease(lease: Lease): string {
+export function describeLease(lease: DhcpLease): string {
   return `${formatIPv4(lease.address)} ${lease.state} to ${lease.mac} until ${new Date(lease.expires).toISOString()}`;
 }

@@ -2,7 +2,7 @@
  * The DHCPv4 server of `yagura serve`: relay-aware (the relay's giaddr picks
  * the rack segment; replies go back to the relay on port 67) and able to serve
  * one directly attached segment (the local address inside the node pool).
- * Leases live in the store (LeaseStore). Bad packets are dropped and counted,
+ * Leases live in the store (DhcpLeaseRepository). Bad packets are dropped and counted,
  * never fatal.
  *
  * Sending limited broadcasts (255.255.255.255) out of the right interface
@@ -17,14 +17,14 @@ import type { DhcpConfig, IpamConfig } from '../../inventory/model.js';
 import { formatIPv4, parseIPv4 } from '../../lib/ipv4.js';
 import { DhcpParseError } from './codec-errors.js';
 import { describePacket } from './describe-packet.js';
-import type { LeaseStore } from './leases.js';
+import type { DhcpLeaseRepository } from './leases.js';
 import { DhcpMessageType, DhcpOption, getUint16, messageTypeName } from './options.js';
 import { BootOp, type DhcpPacket, encodeDhcpPacketDetailed, parseDhcpPacket } from './packet.js';
 import { type BootUrls, classify, destination, outsideSegment, type RequestView, segmentOf } from './policy.js';
 import { addressReply, type LeaseGrant, nakReply, type ReplyContext, requestView } from './reply.js';
 
 export interface DhcpServerOptions {
-  leases: LeaseStore;
+  leases: DhcpLeaseRepository;
   /** Current IPAM and DHCP config (cached by the caller). */
   config: () => Promise<{ ipam?: IpamConfig; dhcp: DhcpConfig }>;
   listen: { host: string; port: number };

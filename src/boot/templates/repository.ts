@@ -54,7 +54,7 @@ export interface TemplateStoreOptions {
   now?: () => Date;
 }
 
-export class TemplateStore {
+export class TemplateRepository {
   private readonly validator: IgnitionValidator;
   private readonly now: () => Date;
   private readonly host = hostname();
