@@ -1,5 +1,8 @@
-/** Read-modify-write of one key under compare-and-swap: the building block for every counter and record update. */
-import { ContentionError } from './errors.js';
+/**
+ * Read-modify-write of one raw key under compare-and-swap (the store benchmark
+ * and conformance suite use it). Documents are changed with document.ts's
+ * `transact`, which checks values and carries audit records.
+ */
 import { type KeyValue, keyUnchanged, type Store } from './interface.js';
 
 export interface UpdateResult {
@@ -27,19 +30,4 @@ export async function updateKey(
     });
     if (result.succeeded) return { revision: result.revision, value, attempts };
   }
-}
-
-const MAX_ATTEMPTS = 200;
-
-/**
- * Runs a read-then-CAS `attempt` until it returns a value (undefined = another
- * writer got there first: read again and retry), with a short random backoff.
- */
-export async function retryCas<T>(attempt: () => Promise<T | undefined>): Promise<T> {
-  for (let i = 0; i < MAX_ATTEMPTS; i++) {
-    const result = await attempt();
-    if (result !== undefined) return result;
-    await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 * i)));
-  }
-  throw new ContentionError(MAX_ATTEMPTS);
 }

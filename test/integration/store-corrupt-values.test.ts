@@ -6,19 +6,17 @@
  * machine, and the DHCP server fails that one exchange, counts and logs it.
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
+import { type BootServer, startBootServer } from '../../src/server/boot-server.js';
 import { Registry } from 'prom-client';
 import { AllowList, TokenTable } from '../../src/api/auth.js';
-import { createMetrics } from '../../src/api/metrics.js';
-import { buildApi } from '../../src/api/server.js';
 import { leaseKey, DhcpLeaseRepository } from '../../src/boot/dhcp/leases.js';
 import { DhcpMessageType, DhcpOption } from '../../src/boot/dhcp/options.js';
 import { BootOp, encodeDhcpPacket } from '../../src/boot/dhcp/packet.js';
 import { DhcpServer } from '../../src/boot/dhcp/server.js';
-import { TemplateRepository } from '../../src/boot/templates/repository.js';
 import { type Actor, auditCodec } from '../../src/inventory/audit.js';
 import { ipamCodec, machineCodec } from '../../src/inventory/documents.js';
 import { Inventory } from '../../src/inventory/inventory.js';
@@ -46,9 +44,9 @@ describe('corrupt or foreign values in the store', () => {
   const dir = tempDir('corrupt-values');
   let store: Store;
   let inventory: Inventory;
-  let app: FastifyInstance;
+  let server: BootServer;
   let url: string;
-  const cacheErrors: unknown[] = [];
+  const cacheErrors: ({ type?: string; key?: string } | undefined)[] = [];
 
   before(async () => {
     store = await openEmbeddedStore({ dataDir: dir.path });
@@ -57,24 +55,29 @@ describe('corrupt or foreign values in the store', () => {
     await setup.register(['GOOD-1', 'GOOD-2', 'GOOD-3'].map(machine), actor);
     // Present before the server starts: the mirror's first load meets it.
     await store.put('machines/BAD-1', '{"spec":{"serial":"BAD-1"}}');
-    inventory = new Inventory(store, (error) => cacheErrors.push(error));
-    await inventory.start();
-    const templates = new TemplateRepository(store, { inventory, validator: async () => ({ valid: true, problems: [] }) });
-    app = await buildApi({
-      store,
-      inventory,
-      policy: { allowed: AllowList.parse('127.0.0.1/8,::1'), tokens: TokenTable.empty(), protectReads: false },
-      metrics: createMetrics(inventory.cache),
-      logger: pino({ level: 'silent' }),
-      crypts: true,
-      templates,
+    // The real boot server; its log is where an operator sees what the machine cache met.
+    const log = new Writable({
+      write(line: Buffer, _encoding, done) {
+        const entry = JSON.parse(line.toString()) as { msg?: string; err?: { type?: string; key?: string } };
+        if (entry.msg === 'machine cache error') cacheErrors.push(entry.err);
+        done();
+      },
     });
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+    server = await startBootServer({
+      store: { opened: store },
+      listen: { host: '127.0.0.1', port: 0 },
+      httpCrypts: true,
+      policy: { allowed: AllowList.parse('127.0.0.1/8,::1'), tokens: TokenTable.empty(), protectReads: false },
+      logger: pino({ level: 'warn' }, log),
+      dataDir: join(dir.path, 'files'),
+      ipxeEfiPath: '/usr/lib/ipxe/ipxe.efi',
+      replication: { start: false },
+    });
+    inventory = server.inventory;
+    url = server.http.url;
   });
   after(async () => {
-    await app?.close();
-    inventory?.stop();
+    await server?.stop();
     await store?.close();
     dir.remove();
   });
@@ -93,7 +96,7 @@ describe('corrupt or foreign values in the store', () => {
   });
 
   it('the machine cache reports a corrupt machine, leaves it out, and takes it back once repaired', async () => {
-    assert.ok(cacheErrors.some((e) => e instanceof CorruptDocumentError && e.key === 'machines/BAD-1'));
+    assert.ok(cacheErrors.some((e) => e?.type === 'CorruptDocumentError' && e.key === 'machines/BAD-1'));
     assert.deepEqual(inventory.cache.corruptKeys, ['machines/BAD-1']);
     // A valid machine overwritten with a foreign value (another serial's document): it leaves the mirror at once.
     const good2 = (await store.get('machines/GOOD-2'))!;
@@ -104,7 +107,7 @@ describe('corrupt or foreign values in the store', () => {
     namesKey(search, 'machines/GOOD-2');
     assert.match((search.body as { error: string }).error, /spec\.serial: GOOD-9 is not the serial its key names/);
     assert.equal(inventory.cache.get('GOOD-2'), undefined);
-    assert.ok(cacheErrors.some((e) => e instanceof CorruptDocumentError && e.key === 'machines/GOOD-2'));
+    assert.ok(cacheErrors.some((e) => e?.type === 'CorruptDocumentError' && e.key === 'machines/GOOD-2'));
     // Repaired: back in the mirror, no longer reported.
     await store.put('machines/GOOD-2', good2.value);
     await store.put('inventory/machines-changed', '');
