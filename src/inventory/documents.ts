@@ -6,7 +6,7 @@
  * schema order).
  */
 import { z } from 'zod';
-import { type Codec, CorruptDocumentError, jsonCodec } from '../store/codec.js';
+import { type Codec, CorruptDocumentError, decodedOnce, jsonCodec } from '../store/codec.js';
 import type { KeyValue } from '../store/interface.js';
 import {
   dhcpConfig,
@@ -68,7 +68,8 @@ export const machineCodec: Codec<Machine> = {
   encode: (key, machine) => machineJson.encode(key, machine),
 };
 
-export const ipamCodec = jsonCodec('IPAM config', ipamConfig);
+/** Read by every registration; its check runs the address-plan rules, so each stored text is decoded once. */
+export const ipamCodec = decodedOnce(jsonCodec('IPAM config', ipamConfig));
 
 /** What is stored: the two fields that mean something (gateway-offset is accepted from old clients and dropped). */
 export const dhcpCodec: Codec<DhcpConfig> = jsonCodec(

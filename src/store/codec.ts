@@ -55,3 +55,23 @@ export function jsonCodec<S extends z.ZodType>(what: string, schema: S): Codec<z
     },
   };
 }
+
+/**
+ * A codec that decodes each distinct stored text once: for a small document
+ * read on every request (the IPAM config, whose check runs the address-plan
+ * rules) but seldom written. The decoded value is frozen and shared, so
+ * callers must not change it (they cannot: it throws in strict mode).
+ */
+export function decodedOnce<T extends object>(codec: Codec<T>): Codec<Readonly<T>> {
+  let last: { key: string; text: string; value: Readonly<T> } | undefined;
+  return {
+    what: codec.what,
+    decode(kv) {
+      if (last?.key === kv.key && last.text === kv.value) return last.value;
+      const value = Object.freeze(codec.decode(kv));
+      last = { key: kv.key, text: kv.value, value };
+      return value;
+    },
+    encode: (key, value) => codec.encode(key, value as T),
+  };
+}
