@@ -3,26 +3,10 @@
  * file, line and column, the resource and the field, like a compiler does.
  */
 import { UserError } from '../lib/errors.js';
+import { formatProblem, type SourceProblem } from '../lib/yaml-source.js';
 
-export interface TopologyProblem {
-  file: string;
-  /** 1-based. */
-  line: number;
-  /** 1-based. */
-  column: number;
-  /** "Node rack0-cs1", "Network (document 3)"; absent for YAML syntax problems. */
-  resource?: string;
-  /** "interfaces[1].network"; absent when the problem is the whole document. */
-  field?: string;
-  message: string;
-}
-
-/** `cluster.yml:23:5 Node rack0-cs1: interfaces[1].network: unknown network "r0-node3" (known: r0-node1, r0-node2)` */
-export function formatProblem(problem: TopologyProblem): string {
-  const where = `${problem.file}:${problem.line}:${problem.column}`;
-  const what = [problem.resource, problem.field, problem.message].filter((part) => part !== undefined && part !== '');
-  return `${where} ${what.join(': ')}`;
-}
+export type TopologyProblem = SourceProblem;
+export { formatProblem };
 
 /** Thrown by parseTopology with every problem found, in file order. The CLI prints the message and exits 1. */
 export class TopologyError extends UserError {

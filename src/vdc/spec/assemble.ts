@@ -1,7 +1,7 @@
 /** Assembling the normalized Topology from checked entries (only when every check passed): defaults, resolved paths. */
 import { dirname, isAbsolute, join } from 'node:path';
 import type { z } from 'zod';
-import { positionOf } from '../yaml-source.js';
+import { positionOf } from '../../lib/yaml-source.js';
 import { smpCpus, type Entry } from './checks.js';
 import type { netem, Output, volume } from './schema.js';
 import {

@@ -2,7 +2,7 @@
 import { parseIPv4 } from '../../lib/ipv4.js';
 import { networkContains, parseInterfaceAddress, type InterfaceAddress } from '../addresses.js';
 import type { TopologyProblem } from '../topology-error.js';
-import { formatPath, positionOf, type FieldPath, type SourceDocument } from '../yaml-source.js';
+import { formatPath, positionOf, type FieldPath, type SourceDocument } from '../../lib/yaml-source.js';
 import { genericMessage, knownList, unknownFieldMessage } from './messages.js';
 import { PLACEMAT_V1_KINDS, SCHEMAS, type SchemaName } from './schema.js';
 import { DEFAULT_BMC_CREDENTIALS, defaultSerial, KINDS, type Kind } from './types.js';

@@ -37,4 +37,4 @@ export {
 } from './types.js';
 export { TopologyError, formatProblem, type TopologyProblem } from '../topology-error.js';
 export type { InterfaceAddress } from '../addresses.js';
-export type { SourceFile } from '../yaml-source.js';
+export type { SourceFile } from '../../lib/yaml-source.js';

@@ -1,51 +1,9 @@
 /** Human messages: zod issues in the format's words, unknown-field suggestions, "known:" lists, edit distance. */
-import type { z } from 'zod';
-import type { FieldPath } from '../yaml-source.js';
+import type { FieldPath } from '../../lib/yaml-source.js';
 import { NETNS_ONLY, SCHEMAS, shorthand, VM_ONLY, type SchemaName } from './schema.js';
-import { describe, isRecord } from './values.js';
+import { isRecord } from './values.js';
 
-/** Messages for zod's generic issues; schemas give their own for format rules. */
-export function genericMessage(issue: z.core.$ZodRawIssue): string | undefined {
-  const found = issue.input === undefined ? '' : `, found ${describe(issue.input)}`;
-  switch (issue.code) {
-    case 'invalid_type': {
-      if (issue.input === undefined) return 'is required';
-      const expected: Record<string, string> = {
-        string: 'must be a string',
-        number: 'must be a number',
-        int: 'must be a whole number',
-        boolean: 'must be true or false',
-        array: 'must be a list',
-        object: 'must be a mapping',
-      };
-      return `${expected[issue.expected] ?? `must be ${issue.expected}`}${found}`;
-    }
-    case 'invalid_value':
-      return issue.values.length === 1
-        ? `must be ${JSON.stringify(issue.values[0])}${found}`
-        : `must be one of ${issue.values.map((value) => String(value)).join(', ')}${found}`;
-    case 'invalid_union': {
-      if (!('discriminator' in issue)) return undefined;
-      const options = (issue as { options?: unknown[] }).options ?? [];
-      const input = isRecord(issue.input) ? issue.input : undefined;
-      const given = input?.[String(issue.discriminator)];
-      return given === undefined
-        ? `is required (one of ${options.map(String).join(', ')})`
-        : `must be one of ${options.map(String).join(', ')}, found ${describe(given)}`;
-    }
-    case 'too_small':
-      if (issue.origin === 'array') return `must have at least ${issue.minimum} item${Number(issue.minimum) === 1 ? '' : 's'}`;
-      if (issue.origin === 'string')
-        return Number(issue.minimum) === 1 ? 'must not be empty' : `must be at least ${issue.minimum} characters`;
-      return `must be at least ${issue.minimum}${found}`;
-    case 'too_big':
-      if (issue.origin === 'string') return `must be at most ${issue.maximum} characters`;
-      if (issue.origin === 'array') return `must have at most ${issue.maximum} items`;
-      return `must be at most ${issue.maximum}${found}`;
-    default:
-      return undefined;
-  }
-}
+export { genericMessage } from '../../lib/problem-messages.js';
 
 /** Every field name of the format, for suggestions where the schema at a path cannot be told. */
 const ALL_FIELDS = new Set<string>(

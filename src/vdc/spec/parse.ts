@@ -1,6 +1,6 @@
 /** parseTopology: load the YAML documents, check each and all together, then assemble the Topology or throw every problem. */
 import { TopologyError, type TopologyProblem } from '../topology-error.js';
-import { loadDocuments, type SourceFile } from '../yaml-source.js';
+import { loadDocuments, type SourceFile } from '../../lib/yaml-source.js';
 import { assemble } from './assemble.js';
 import { checkAcrossDocuments, checkDocument } from './checks.js';
 import { KINDS, type Topology } from './types.js';

@@ -1,19 +1,8 @@
 /** Small helpers for raw YAML values, shared by the schema, the checks and the assembly. */
-
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+export { describe, isRecord } from '../../lib/problem-messages.js';
 
 export function arrayOf(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [];
-}
-
-export function describe(value: unknown): string {
-  if (value === null) return 'nothing';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'a mapping';
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
-  return String(value);
 }
 
 /** `{ key: value }` when value is defined, `{}` otherwise: keeps optional fields absent rather than undefined. */

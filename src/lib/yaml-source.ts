@@ -1,11 +1,31 @@
 /**
- * Multi-document YAML with positions: loads every document of every file,
+ * Multi-document YAML with positions (the topology's and the site spec's): loads every document of every file,
  * reports syntax problems with their line and column, and maps a field path
  * (["interfaces", 1, "network"]) back to where it is written.
  */
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, visit } from 'yaml';
 import type { Document } from 'yaml';
-import type { TopologyProblem } from './topology-error.js';
+
+/** A problem at a place in a YAML file: what the topology and the site spec report, like a compiler does. */
+export interface SourceProblem {
+  file: string;
+  /** 1-based. */
+  line: number;
+  /** 1-based. */
+  column: number;
+  /** "Node rack0-cs1", "Network (document 3)"; absent for YAML syntax problems. */
+  resource?: string;
+  /** "interfaces[1].network"; absent when the problem is the whole document. */
+  field?: string;
+  message: string;
+}
+
+/** `cluster.yml:23:5 Node rack0-cs1: interfaces[1].network: unknown network "r0-node3" (known: r0-node1, r0-node2)` */
+export function formatProblem(problem: SourceProblem): string {
+  const where = `${problem.file}:${problem.line}:${problem.column}`;
+  const what = [problem.resource, problem.field, problem.message].filter((part) => part !== undefined && part !== '');
+  return `${where} ${what.join(': ')}`;
+}
 
 export interface SourceFile {
   path: string;
@@ -30,7 +50,7 @@ export type FieldPath = readonly (string | number)[];
 const MAX_ALIAS_COUNT = 1000;
 
 /** Parses every file; YAML problems go to `problems`, documents (including broken ones) are returned. */
-export function loadDocuments(files: readonly SourceFile[], problems: TopologyProblem[]): SourceDocument[] {
+export function loadDocuments(files: readonly SourceFile[], problems: SourceProblem[]): SourceDocument[] {
   const documents: SourceDocument[] = [];
   for (const file of files) {
     const lines = new LineCounter();
