@@ -114,10 +114,10 @@ export function serverConfig(plan: SitePlan, rack: RackPlan, machine: MachinePla
       `${machine.boot ? 'boot server' : `server (${machine.role})`} of rack ${rack.rack}, AS ${rack.asn}: iBGP to both ToRs`,
     ),
     common(machine.node0),
-    `# node0: the address this server announces (a /32 on the dummy interface node0).
+    `# node0: the address this server announces (a /32 on lo; see node0Script).
 protocol direct node0 {
   ipv4;
-  interface "node0";
+  interface "lo";
 }
 `,
     kernel(machine.node0),

@@ -67,7 +67,7 @@ describe('fabric: rendering', () => {
 
   it('gives every netns server a node0 init script and a BIRD app, and relays DHCP to every boot server', () => {
     const site = sites[1]!.site;
-    assert.match(fileOf(site, 'init/rack1-cs1.sh'), /ip address add 10\.69\.0\.196\/32 dev node0/);
+    assert.match(fileOf(site, 'init/rack1-cs1.sh'), /ip address add 10\.69\.0\.196\/32 dev lo/);
     assert.equal(site.files.find((file) => file.path === 'init/rack1-cs1.sh')!.mode, 0o755);
     const topology = parseTopology([{ path: 'dc.yml', text: fileOf(site, 'dc.yml') }]);
     const tor = topology.networkNamespaces.find((ns) => ns.name === 'rack1-tor2')!;

@@ -5,6 +5,7 @@ import { consoleVerb } from './console.js';
 import { downVerb } from './down.js';
 import { execVerb } from './exec.js';
 import { forwardAgentVerb, forwardVerb } from './forward.js';
+import { generateVerb } from './generate.js';
 import { graphVerb } from './graph.js';
 import { netemVerb } from './netem.js';
 import { powerVerb } from './power.js';
@@ -24,6 +25,7 @@ Examples:
   yagura dc exec rack0-tor1 -- birdc show protocols
   yagura dc power boot-0 cycle          through the node's virtual BMC
   yagura dc down cluster                remove everything, also after a crash
+  yagura dc generate site.yml -o site   a whole rack-standard site from a short spec (no root needed)
 
 The topology format is docs/dc-yaml.md. Each data center lives in its own network
 namespace (yg-NAME); nothing is added to the host's namespace. Needs root.`,
@@ -40,6 +42,8 @@ namespace (yg-NAME); nothing is added to the host's namespace. Needs root.`,
     graphVerb(),
   ];
   for (const verb of verbs) group.addCommand(withRoots(verb).exitOverride().showHelpAfterError('(run with --help for usage)'));
+  // Writes files only: no run or data roots.
+  group.addCommand(generateVerb().exitOverride().showHelpAfterError('(run with --help for usage)'));
   // Internal: the processes `dc up` and `dc forward` start.
   for (const verb of [superviseVerb(), forwardAgentVerb()]) group.addCommand(verb.exitOverride(), { hidden: true });
   return group;
