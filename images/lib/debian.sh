@@ -83,7 +83,7 @@ download() {
     echo "$tool: apt-get download $pkg=$ver" >&2
     if ! (cd "$debs" && apt-get download -q "$pkg=$ver" >/dev/null 2>&1); then
       # Stale package lists name a version the mirror no longer has.
-      if [ "$(id -u)" -eq 0 ]; then apt_update_once; fi
+      if [ "${apt_updated:-0}" -eq 0 ] && [ "$(id -u)" -eq 0 ]; then apt-get update -q >/dev/null || true; fi
       (cd "$debs" && apt-get download -q "$pkg=$ver") >&2 || die "apt-get download $pkg=$ver failed (try 'apt-get update')"
     fi
     deb=$(find "$debs" -maxdepth 1 -name "${pkg}_*.deb" -print | head -n1)
