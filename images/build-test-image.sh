@@ -8,25 +8,25 @@
 # Env:   YAGURA_TEST_IMAGE_DIR  output and package cache (default: <repo>/.cache/test-image)
 #
 # Idempotent: when the outputs exist and were built from the same packages and
-# the same version of this script, it only prints their paths.
+# the same version of this script and lib/debian.sh, it only prints their paths.
 set -euo pipefail
 
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/.." && pwd)
+tool=build-test-image
+# shellcheck source=images/lib/debian.sh
+. "$here/lib/debian.sh"
 out=${YAGURA_TEST_IMAGE_DIR:-$repo/.cache/test-image}
 mkdir -p "$out/debs"
 out=$(cd "$out" && pwd)
+debs=$out/debs
 # Test files that need the image run in parallel: one build at a time; the
 # others wait here and then find the outputs current.
 exec 9>"$out/.lock"
 flock 9
 
-die() {
-  echo "build-test-image: $*" >&2
-  exit 1
-}
-
-for tool in apt-get apt-cache dpkg-deb cpio gzip tar sha256sum; do
-  command -v "$tool" >/dev/null || die "missing $tool (Debian packages: apt, dpkg, cpio, gzip, tar, coreutils)"
+for t in apt-get apt-cache dpkg-deb cpio gzip tar sha256sum; do
+  command -v "$t" >/dev/null || die "missing $t (Debian packages: apt, dpkg, cpio, gzip, tar, coreutils)"
 done
 
 # One apt-cache call (about a second when apt keeps no binary cache) resolves
@@ -44,20 +44,20 @@ resolve() {
     END { if (kpkg != "" && bver != "") print kpkg, kver, bver }'
 }
 
-updated=0
+apt_updated=0
 resolved=$(resolve)
 if [ -z "$resolved" ]; then
   [ "$(id -u)" -eq 0 ] || die "the apt package lists lack linux-image-amd64 or busybox-static; run 'sudo apt-get update' and try again"
   echo "build-test-image: apt-get update (package lists lack linux-image-amd64 or busybox-static)" >&2
   apt-get update -q >/dev/null || die "apt-get update failed"
-  updated=1
+  apt_updated=1
   resolved=$(resolve)
   [ -n "$resolved" ] || die "apt-cache cannot resolve linux-image-amd64 and busybox-static (is this Debian 12 with main enabled?)"
 fi
 read -r kpkg kver bver <<<"$resolved"
 
 # Everything the output depends on; when it matches the stamp, there is nothing to do.
-self_sum=$(sha256sum "${BASH_SOURCE[0]}" | cut -d' ' -f1)
+self_sum=$(cat "${BASH_SOURCE[0]}" "$here/lib/debian.sh" | sha256sum | cut -d' ' -f1)
 want_stamp="$kpkg=$kver busybox-static=$bver script=$self_sum"
 if [ -f "$out/vmlinuz" ] && [ -f "$out/initrd.gz" ] && [ "$(cat "$out/stamp" 2>/dev/null)" = "$want_stamp" ]; then
   echo "$out/vmlinuz"
@@ -65,26 +65,7 @@ if [ -f "$out/vmlinuz" ] && [ -f "$out/initrd.gz" ] && [ "$(cat "$out/stamp" 2>/
   exit 0
 fi
 
-# apt-get download writes the .deb into the working directory; a file already
-# there for the same version is reused.
-download() {
-  local pkg=$1 ver=$2 deb
-  deb=$(find "$out/debs" -maxdepth 1 -name "${pkg}_*.deb" -print | while read -r f; do
-    [ "$(dpkg-deb -f "$f" Version)" = "$ver" ] && echo "$f"
-  done | head -n1)
-  if [ -z "$deb" ]; then
-    find "$out/debs" -maxdepth 1 -name "${pkg}_*.deb" -delete
-    echo "build-test-image: apt-get download $pkg=$ver" >&2
-    if ! (cd "$out/debs" && apt-get download -q "$pkg=$ver" >/dev/null 2>&1); then
-      # Stale package lists name a version the mirror no longer has.
-      if [ $updated -eq 0 ] && [ "$(id -u)" -eq 0 ]; then apt-get update -q >/dev/null || true; fi
-      (cd "$out/debs" && apt-get download -q "$pkg=$ver") >&2 || die "apt-get download $pkg=$ver failed (try 'apt-get update')"
-    fi
-    deb=$(find "$out/debs" -maxdepth 1 -name "${pkg}_*.deb" -print | head -n1)
-    [ -n "$deb" ] || die "apt-get download $pkg left no .deb in $out/debs"
-  fi
-  echo "$deb"
-}
+# apt-get download (lib/debian.sh) reuses a .deb already there for the same version.
 kdeb=$(download "$kpkg" "$kver")
 bdeb=$(download busybox-static "$bver")
 
@@ -143,9 +124,7 @@ INIT
 chmod 755 "$root/init"
 
 # A reproducible newc archive: sorted names, fixed mtimes, gzip without a timestamp.
-find "$root" -exec touch -h -d @0 {} +
-(cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0 --reproducible) |
-  gzip -n -9 >"$work/initrd.gz"
+pack_initrd "$root" "$work/initrd.gz"
 
 cp "$vmlinuz" "$work/vmlinuz"
 mv -f "$work/vmlinuz" "$out/vmlinuz"
