@@ -106,37 +106,87 @@ protocol direct {
   ].join('\n');
 }
 
+/**
+ * What a server's BIRD config says, as text: plan values for a known machine,
+ * or template placeholders for a role's Ignition template (ignition.ts), so
+ * both are rendered by serverBirdConfig and cannot differ.
+ */
+export interface ServerBgpFacts {
+  /** The node's name, for the header. */
+  name: string;
+  /** What it is, e.g. "server (cs)". */
+  what: string;
+  rack: string;
+  asn: string;
+  node0: string;
+  /** Where node0 lives: lo in a netns server (node0Script), the dummy interface node0 in the node OS (its /init). */
+  node0Interface: string;
+  /** ToR1, then ToR2. */
+  tors: [ServerTorFacts, ServerTorFacts];
+}
+
+export interface ServerTorFacts {
+  /** The BGP protocol's name, e.g. rack0_tor1. */
+  protocol: string;
+  /** The server's address toward this ToR (node1 or node2). */
+  local: string;
+  /** The ToR's address on that segment (the NIC's gateway). */
+  neighbor: string;
+}
+
+/** The interface a server's node0 /32 is on. */
+export const NODE0_INTERFACE = { netns: 'lo', vm: 'node0' } as const;
+
 export function serverConfig(plan: SitePlan, rack: RackPlan, machine: MachinePlan): string {
+  return serverBirdConfig(plan, serverFacts(rack, machine));
+}
+
+/** A machine's BGP facts from the plan. */
+export function serverFacts(rack: RackPlan, machine: MachinePlan): ServerBgpFacts {
+  const [tor1, tor2] = rack.tors;
+  return {
+    name: machine.name,
+    what: machine.boot ? 'boot server' : `server (${machine.role})`,
+    rack: String(rack.rack),
+    asn: String(rack.asn),
+    node0: machine.node0,
+    node0Interface: NODE0_INTERFACE[machine.kind],
+    tors: [
+      { protocol: identifier(tor1.name), local: machine.node1, neighbor: tor1.address },
+      { protocol: identifier(tor2.name), local: machine.node2, neighbor: tor2.address },
+    ],
+  };
+}
+
+export function serverBirdConfig(plan: SitePlan, facts: ServerBgpFacts): string {
+  const where =
+    facts.node0Interface === 'lo' ? 'a /32 on lo; see node0Script' : `a /32 on the dummy interface ${facts.node0Interface}`;
   return [
-    header(
-      plan,
-      machine.name,
-      `${machine.boot ? 'boot server' : `server (${machine.role})`} of rack ${rack.rack}, AS ${rack.asn}: iBGP to both ToRs`,
-    ),
-    common(machine.node0),
-    `# node0: the address this server announces (a /32 on lo; see node0Script).
+    header(plan, facts.name, `${facts.what} of rack ${facts.rack}, AS ${facts.asn}: iBGP to both ToRs`),
+    common(facts.node0),
+    `# node0: the address this server announces (${where}).
 protocol direct node0 {
   ipv4;
-  interface "lo";
+  interface "${facts.node0Interface}";
 }
 `,
-    kernel(machine.node0),
+    kernel(facts.node0),
     `template bgp tor {
-  local as ${rack.asn};
+  local as ${facts.asn};
   direct;
   bfd on;
   ipv4 {
     import all;
-    export where net = ${machine.node0}/32;
+    export where net = ${facts.node0}/32;
     next hop self;
     gateway direct;
   };
 }
 `,
-    ...rack.tors.map(
-      (tor) => `protocol bgp ${identifier(tor.name)} from tor {
-  local ${tor.side === 1 ? machine.node1 : machine.node2};
-  neighbor ${tor.address} as ${tor.asn};
+    ...facts.tors.map(
+      (tor) => `protocol bgp ${tor.protocol} from tor {
+  local ${tor.local};
+  neighbor ${tor.neighbor} as ${facts.asn};
 }
 `,
     ),
@@ -178,6 +228,6 @@ function kernel(preferredSource?: string): string {
 }
 
 /** A BIRD protocol name from a node name: "rack0-tor1" → "rack0_tor1". */
-function identifier(name: string): string {
+export function identifier(name: string): string {
   return name.replace(/[^A-Za-z0-9_]/g, '_');
 }

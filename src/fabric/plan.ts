@@ -145,7 +145,7 @@ export function planSite(spec: SiteSpec): SitePlan {
   const racks = spec.racks.map((rack): RackPlan => {
     const asn = spec.asnBase + rack.rack;
     const tors = ([1, 2] as const).map((side): TorPlan => {
-      const name = `rack${rack.rack}-tor${side}`;
+      const name = torName(rack.rack, side);
       const uplinks = spines.map((spine, s): LinkPlan => {
         const k = (rack.rack * 2 + (side - 1)) * spec.spines + s;
         const link = {
@@ -182,9 +182,32 @@ export function planSite(spec: SiteSpec): SitePlan {
   return { name: spec.name, ipam, spineAsn, spines, racks, bmcNetwork, machines };
 }
 
-/** The JSON `yagura machines create -f` takes: every machine of the site, in registration order. */
+/**
+ * Labels every server carries, for its role's Ignition template
+ * (ignition.ts): templates cannot compute, so what the machine's own data
+ * (rack, index, addresses) does not hold comes in labels.
+ */
+export const LABELS = {
+  /** The rack's AS number, e.g. "64600". */
+  asn: 'bgp-as',
+  /** The server's name in the site, e.g. "rack0-cs1": its hostname. */
+  hostname: 'hostname',
+} as const;
+
+/** The JSON `yagura machines create -f` takes: every machine of the site, in registration order, with its labels. */
 export function machinesFile(plan: SitePlan): MachineSpecInput[] {
-  return plan.machines.map((machine) => machineInput(machine.name, machine.rack, machine.role));
+  return plan.machines.map((machine) => ({
+    ...machineInput(machine.name, machine.rack, machine.role),
+    labels: {
+      [LABELS.asn]: String(plan.racks.find((rack) => rack.rack === machine.rack)!.asn),
+      [LABELS.hostname]: machine.name,
+    },
+  }));
+}
+
+/** A ToR's name: the rack may be a number or, in a template, a placeholder. */
+export function torName(rack: number | string, side: 1 | 2): string {
+  return `rack${rack}-tor${side}`;
 }
 
 /** placemat's default SMBIOS serial (the SHA-1 of the node name), so the inventory and the VM agree. */
