@@ -2,18 +2,21 @@
  * The fabric room: a rack-standard site spec becomes one plan, and the plan
  * becomes every file a site needs — the virtual DC's topology, the IPAM
  * config, the machines to register, a BIRD config per router and netns
- * server — so they cannot disagree. Pure: the CLI writes the files.
+ * server, an Ignition template per role of netbooted servers — so they
+ * cannot disagree. Pure: the CLI writes the files.
  * Rendering is deterministic: the same spec gives byte-identical files.
  */
 import { birdConfigs } from './bird.js';
+import { ignitionTemplatePath, ignitionTemplates } from './ignition.js';
 import { machinesFile, planSite, type SitePlan } from './plan.js';
 import type { SiteSpec } from './spec.js';
 import { birdConfigPath, initScriptPath, node0Script, renderTopology } from './topology.js';
 
 export { parseSiteSpec, SiteSpecError, DCTEST_IPAM, type SiteSpec } from './spec.js';
-export { planSite, serialOf, type SitePlan, type MachinePlan } from './plan.js';
+export { planSite, serialOf, LABELS, type SitePlan, type MachinePlan } from './plan.js';
 export { renderTopology } from './topology.js';
-export { birdConfigs } from './bird.js';
+export { birdConfigs, serverConfig } from './bird.js';
+export { ignitionTemplates, ignitionTemplatePath, type IgnitionTemplate } from './ignition.js';
 
 export interface GeneratedFile {
   /** Relative to the output directory. */
@@ -37,6 +40,7 @@ export function generateSite(spec: SiteSpec): GeneratedSite {
     file('ipam.json', json(plan.ipam)),
     file('machines.json', json(machinesFile(plan))),
     ...birdConfigs(plan).map((config) => file(birdConfigPath(config.node), config.text)),
+    ...ignitionTemplates(plan).map(({ role, template }) => file(ignitionTemplatePath(role), json(template))),
     ...plan.machines
       .filter((machine) => machine.kind === 'netns')
       .map((machine) => file(initScriptPath(machine.name), node0Script(machine), 0o755)),

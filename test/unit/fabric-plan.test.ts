@@ -90,6 +90,7 @@ describe('fabric: the address plan', () => {
       rack: 0,
       role: 'boot',
       bmc: { type: 'IPMI-2.0' },
+      labels: { 'bgp-as': '64600', hostname: 'boot-0' },
     });
   });
 
