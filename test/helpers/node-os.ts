@@ -48,17 +48,3 @@ export function nodeOsImage(): Promise<NodeOsImage> {
   })();
   return building;
 }
-
-/**
- * A data URL whose text keeps the template's `{{ … }}` placeholders as they
- * are (the server fills them in) and percent-encodes everything else.
- */
-export function templateDataUrl(text: string): string {
-  return (
-    'data:,' +
-    text
-      .split(/(\{\{[^}]*\}\})/)
-      .map((part) => (part.startsWith('{{') ? part : encodeURIComponent(part)))
-      .join('')
-  );
-}

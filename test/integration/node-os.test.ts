@@ -2,7 +2,8 @@
  * The node OS joins a rack: a QEMU VM (TCG) boots images/build-node-os.sh's
  * kernel and initrd with the kernel command line of the real per-machine iPXE
  * script, gets an address from `yagura serve`'s DHCP, fetches its rendered
- * Ignition config from the same server, applies it with Debian's ignition,
+ * Ignition config (the template `yagura dc generate` writes for its role,
+ * registered from the generated ipam.json and machines.json) from the same server, applies it with Debian's ignition,
  * brings up node0 and its two uplinks and starts BIRD; a BIRD in the namespace
  * playing both ToRs of rack 0 sees both iBGP sessions Established and learns
  * the node's node0 /32 over each. All inside a namespace this test creates.
@@ -15,67 +16,39 @@ import { describe, it } from 'node:test';
 import { ImageRepository } from '../../src/boot/images.js';
 import { setKernelParams } from '../../src/boot/kernel-params.js';
 import { TemplateRepository } from '../../src/boot/templates/repository.js';
+import { generateSite, ignitionTemplatePath, parseSiteSpec } from '../../src/fabric/index.js';
 import { Inventory } from '../../src/inventory/inventory.js';
+import { ipamConfig, machineSpecInput } from '../../src/inventory/model.js';
 import { openEmbeddedStore } from '../../src/store/embedded.js';
 import { eventually } from '../helpers/boot-server.js';
 import { YAGURA } from '../helpers/cli.js';
 import { NetNs, type ProcessInNamespace } from '../helpers/netns.js';
-import { BIRD, BIRDC, NODE_OS_FAILED, NODE_OS_READY, nodeOsImage, templateDataUrl } from '../helpers/node-os.js';
+import { BIRD, BIRDC, NODE_OS_FAILED, NODE_OS_READY, nodeOsImage } from '../helpers/node-os.js';
 import { Qemu } from '../helpers/qemu.js';
 import { tempDir } from '../helpers/temp.js';
-import { EXAMPLE_IPAM } from '../fixtures/ipam.js';
 
 const actor = { user: 'test', ip: '127.0.0.1' };
-const SERIAL = 'NODE-0001';
-// Rack 0 of the reference IPAM: the node is its first worker (index 4), so
+/** A one-rack site whose one VM server is the node under test: `yagura dc generate` gives its IPAM, machines and template. */
+const SITE = `name: nodeos
+racks: 1
+servers:
+  - { role: worker, count: 1, kind: vm }
+`;
+const site = generateSite(parseSiteSpec({ path: 'nodeos.yml', text: SITE }));
+const generated = (path: string): string => site.files.find((file) => file.path === path)!.content;
+const RACK = site.plan.racks[0]!;
+const NODE = site.plan.machines.find((machine) => machine.name === 'rack0-worker1')!;
+const SERIAL = NODE.serial;
+// Rack 0 of the dctest IPAM: the node is its first server after the boot server (index 4), so
 // node0 10.69.0.4, node1 10.69.0.68 toward ToR1, node2 10.69.0.132 toward ToR2.
-const TOR1 = '10.69.0.65';
-const TOR2 = '10.69.0.129';
-const NODE0 = '10.69.0.4';
-const NODE1 = '10.69.0.68';
-const NODE2 = '10.69.0.132';
-const RACK_AS = 64600;
+const TOR1 = RACK.tors[0].address;
+const TOR2 = RACK.tors[1].address;
+const NODE0 = NODE.node0;
+const NODE1 = NODE.node1;
+const NODE2 = NODE.node2;
+const RACK_AS = RACK.asn;
 const SERVER = `http://${TOR1}:10080`;
 const READY_LIMIT_MS = 90_000;
-
-/** The worker role's Ignition template: the node's network description and its BIRD config. */
-function nodeTemplate(): Record<string, unknown> {
-  const network = [
-    '# Yagura node network: node0 is advertised; uplinks face ToR1 and ToR2.',
-    'hostname {{ spec.serial | lower }}',
-    'node0 {{ info.network.ipv4[0].address }}/32',
-    'uplink eth0 {{ info.network.ipv4[1].address }}/{{ info.network.ipv4[1].maskbits }}',
-    'uplink eth1 {{ info.network.ipv4[2].address }}/{{ info.network.ipv4[2].maskbits }}',
-    '',
-  ].join('\n');
-  const bird = [
-    'log "/var/log/bird.log" all;',
-    'router id {{ info.network.ipv4[0].address }};',
-    'protocol device { scan time 5; }',
-    'protocol direct node0 { ipv4; interface "node0"; }',
-    'protocol kernel { ipv4 { export where source != RTS_DEVICE; }; merge paths on; }',
-    'template bgp tor {',
-    `  local as ${RACK_AS};`,
-    '  direct;',
-    '  connect retry time 2;',
-    '  ipv4 { import all; export where net = {{ info.network.ipv4[0].address }}/32; next hop self; };',
-    '}',
-    `protocol bgp tor1 from tor { neighbor {{ info.network.ipv4[1].gateway }} as ${RACK_AS}; }`,
-    `protocol bgp tor2 from tor { neighbor {{ info.network.ipv4[2].gateway }} as ${RACK_AS}; }`,
-    '',
-  ].join('\n');
-  const file = (path: string, text: string, mode = 0o644) => ({ path, mode, contents: { source: templateDataUrl(text) } });
-  return {
-    ignition: { version: '3.3.0' },
-    storage: {
-      files: [
-        file('/etc/hostname', '{{ spec.serial | lower }}\n'),
-        file('/etc/yagura/network.conf', network),
-        file('/etc/bird/bird.conf', bird),
-      ],
-    },
-  };
-}
 
 /** One BIRD standing in for both ToRs of rack 0 (route reflectors for the node, as in neco). */
 function torConfig(dir: string): string {
@@ -83,9 +56,12 @@ function torConfig(dir: string): string {
     `log "${dir}/tor.log" all;`,
     `router id ${TOR1};`,
     'protocol device { scan time 5; }',
+    // The node's sessions have BFD on (the generated config), as the real ToRs' do.
+    'protocol bfd { interface "br*" { min rx interval 400 ms; min tx interval 400 ms; }; }',
     'template bgp node {',
     `  local as ${RACK_AS};`,
     '  direct;',
+    '  bfd on;',
     '  rr client;',
     '  connect retry time 2;',
     '  ipv4 { import all; export none; };',
@@ -112,8 +88,9 @@ describe('the node OS joins the rack', () => {
         // The boot server's state: IPAM, the machine, kernel parameters, the node OS image, the worker template.
         const store = await openEmbeddedStore({ dataDir });
         const inventory = new Inventory(store);
-        await inventory.setIpam(EXAMPLE_IPAM, actor);
-        await inventory.register([{ serial: SERIAL, rack: 0, role: 'worker', bmc: { type: 'IPMI-2.0' } }], actor);
+        await inventory.setIpam(ipamConfig.parse(JSON.parse(generated('ipam.json'))), actor);
+        const machines = (JSON.parse(generated('machines.json')) as unknown[]).map((entry) => machineSpecInput.parse(entry));
+        await inventory.register(machines, actor);
         await setKernelParams(store, 'coreos', 'console=ttyS0 panic=-1 loglevel=4', actor, 'test');
         const images = await ImageRepository.open({ store, dataDir, advertiseUrl: SERVER });
         const staging = join(dir.path, 'image');
@@ -123,7 +100,8 @@ describe('the node OS joins the rack', () => {
         const tar = spawn('tar', ['-cf', '-', '-C', staging, 'kernel', 'initrd.gz'], { stdio: ['ignore', 'pipe', 'inherit'] });
         assert.equal((await images.upload('2026.12.0', tar.stdout, actor)).status, 201);
         const templates = new TemplateRepository(store, { inventory });
-        await templates.putIgnition('worker', '1.0.0', { template: nodeTemplate() }, SERVER, actor);
+        const template = JSON.parse(generated(ignitionTemplatePath('worker'))) as Record<string, unknown>;
+        await templates.putIgnition('worker', '1.0.0', { template }, SERVER, actor);
         await store.close();
 
         // Rack 0's two node-facing segments; the boot server sits on ToR1's.
@@ -156,7 +134,7 @@ describe('the node OS joins the rack', () => {
         const kernelLine = script.split('\n').find((line) => line.startsWith('kernel '));
         assert.ok(kernelLine, `the iPXE script has a kernel line:\n${script}`);
         const append = kernelLine.split(' ').slice(2).join(' ');
-        assert.match(append, /\bignition\.config\.url=\S+\/api\/v1\/boot\/ignitions\/NODE-0001\/1\.0\.0\b/);
+        assert.match(append, new RegExp(`\\bignition\\.config\\.url=\\S+/api/v1/boot/ignitions/${SERIAL}/1\\.0\\.0\\b`));
 
         vm = Qemu.start({
           name: 'node-os',
@@ -213,7 +191,7 @@ describe('the node OS joins the rack', () => {
         assert.match(route, new RegExp(`${NODE0.replace(/\./g, '\\.')}/32`), route);
         assert.match(route, new RegExp(`via ${NODE1.replace(/\./g, '\\.')}`), route);
         assert.match(route, new RegExp(`via ${NODE2.replace(/\./g, '\\.')}`), route);
-        await vm.waitForConsole(/YAGURA-NODE-OS bgp tor1=Established tor2=Established/, 20_000);
+        await vm.waitForConsole(/YAGURA-NODE-OS bgp rack0_tor1=Established rack0_tor2=Established/, 20_000);
         assert.ok(vm.running, 'the node OS stays up');
         for (const line of vm.console().match(/YAGURA-NODE-OS [^\r\n]*/g) ?? []) t.diagnostic(line);
         t.diagnostic(`ToR: ${route.trim()}`);
