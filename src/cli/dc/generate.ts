@@ -30,6 +30,8 @@ Writes into DIR:
   machines.json   every server: yagura machines create -f DIR/machines.json
   bird/NODE.conf  BIRD 2 for every spine, ToR and netns server
   init/NODE.sh    node0 (the announced /32) of every netns server
+  ignitions/ROLE.json  the Ignition template of each VM server role (node OS: network + BIRD):
+                  yagura ignitions set ROLE ID -f DIR/ignitions/ROLE.json
 and prints the racks and every server's addresses. The same spec always gives
 byte-identical files; a DIR that already holds them is left alone.
 
