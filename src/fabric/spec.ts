@@ -6,9 +6,10 @@
  * does. Pure: the caller reads the file.
  */
 import { z } from 'zod';
-import { ipamProblems } from '../inventory/ipam.js';
+import { ipamProblems, REFERENCE_IPAM } from '../inventory/ipam.js';
 import { ipamConfig, role as roleName, type IpamConfig } from '../inventory/model.js';
 import { UserError } from '../lib/errors.js';
+import { nameFromFileName } from '../lib/file-name.js';
 import { cidrSize, parseCidrV4 } from '../lib/ipv4.js';
 import { describe, genericMessage, isRecord } from '../lib/problem-messages.js';
 import {
@@ -53,21 +54,7 @@ export interface SiteSpec {
 }
 
 /** Neco's dctest address plan (reference neco.md §A2): /26 ranges, 3 addresses a node, boot server at index 3. */
-export const DCTEST_IPAM: IpamConfig = {
-  'max-nodes-in-rack': 28,
-  'node-ipv4-pool': '10.69.0.0/20',
-  'node-ipv4-offset': '0.0.0.0',
-  'node-ipv4-range-size': 6,
-  'node-ipv4-range-mask': 26,
-  'node-ip-per-node': 3,
-  'node-index-offset': 3,
-  'node-gateway-offset': 1,
-  'bmc-ipv4-pool': '10.72.16.0/20',
-  'bmc-ipv4-offset': '0.0.1.0',
-  'bmc-ipv4-range-size': 5,
-  'bmc-ipv4-range-mask': 20,
-  'bmc-ipv4-gateway-offset': 1,
-};
+export const DCTEST_IPAM: IpamConfig = { ...REFERENCE_IPAM, 'node-ipv4-pool': '10.69.0.0/20' };
 /** A /20 holds 21 racks of 3 × /26; beyond that the default pool is the /16 that contains it. */
 const WIDE_NODE_POOL = '10.69.0.0/16';
 export const DEFAULT_ASN_BASE = 64600;
@@ -271,14 +258,7 @@ function checkSpineTorPool(raw: RawSite, report: Report): void {
 
 /** "sites/Dc 4.yml" → "dc-4" (the rule `yagura dc up` uses for a topology file's name). */
 export function nameFromFile(path: string): string {
-  const base = path.replace(/^.*\//, '').replace(/\.(ya?ml)$/i, '');
-  const name = base
-    .toLowerCase()
-    .replace(/[^a-z0-9-]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 32)
-    .replace(/-+$/, '');
-  return name === '' ? 'site' : name;
+  return nameFromFileName(path, 'site');
 }
 
 function sorted(problems: SourceProblem[]): SourceProblem[] {

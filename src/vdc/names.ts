@@ -6,6 +6,7 @@
  * a crashed DC's leftovers can be found by name.
  */
 import { UserError } from '../lib/errors.js';
+import { nameFromFileName } from '../lib/file-name.js';
 
 const DC_NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;
 
@@ -23,14 +24,7 @@ export function checkDcName(name: string): string {
 
 /** A DC name from a topology file name: "clusters/Rack 0.yml" → "rack-0". */
 export function dcNameFromFile(path: string): string {
-  const base = path.replace(/^.*\//, '').replace(/\.(ya?ml)$/i, '');
-  const name = base
-    .toLowerCase()
-    .replace(/[^a-z0-9-]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 32)
-    .replace(/-+$/, '');
-  return name === '' ? 'dc' : name;
+  return nameFromFileName(path, 'dc');
 }
 
 export const NAMESPACE_PREFIX = 'yg-';
