@@ -187,10 +187,23 @@ describe('the node OS joins the rack', () => {
           error.message += `\n--- tor:\n${protocols}${vm!.diagnostics()}`;
           throw error;
         });
-        const route = await birdc('show', 'route', `${NODE0}/32`, 'all');
-        assert.match(route, new RegExp(`${NODE0.replace(/\./g, '\\.')}/32`), route);
-        assert.match(route, new RegExp(`via ${NODE1.replace(/\./g, '\\.')}`), route);
-        assert.match(route, new RegExp(`via ${NODE2.replace(/\./g, '\\.')}`), route);
+        // A route follows its session by a moment, and under TCG a stalled guest can miss BFD for a while and
+        // re-establish: wait until node0/32 is learned over both uplinks at once.
+        const escaped = (address: string) => address.replace(/\./g, '\\.');
+        let route = '';
+        await eventually(
+          'node0/32 is learned over both uplinks',
+          async () => {
+            route = await birdc('show', 'route', `${NODE0}/32`, 'all');
+            return [`${escaped(NODE0)}/32`, `via ${escaped(NODE1)}`, `via ${escaped(NODE2)}`].every((part) =>
+              new RegExp(part).test(route),
+            );
+          },
+          30_000,
+        ).catch(async (error: Error) => {
+          error.message += `\n--- tor route:\n${route}\n--- tor protocols:\n${await birdc('show', 'protocols')}${vm!.diagnostics()}`;
+          throw error;
+        });
         await vm.waitForConsole(/YAGURA-NODE-OS bgp rack0_tor1=Established rack0_tor2=Established/, 20_000);
         assert.ok(vm.running, 'the node OS stays up');
         for (const line of vm.console().match(/YAGURA-NODE-OS [^\r\n]*/g) ?? []) t.diagnostic(line);
