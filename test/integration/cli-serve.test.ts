@@ -92,11 +92,13 @@ describe('yagura serve', () => {
 
 describe('yagura serve on etcd', () => {
   let cluster: EtcdCluster;
+  const files = tempDir('serve-etcd');
   before(async () => {
     cluster = await EtcdCluster.start(1);
   });
   after(async () => {
     await cluster?.stop();
+    files.remove();
   });
 
   it('reports healthy only while etcd answers', async () => {
@@ -111,6 +113,8 @@ describe('yagura serve on etcd', () => {
       cluster.endpoints.join(','),
       '--etcd-prefix',
       '/serve-test/',
+      '--data-dir',
+      files.path,
     ]);
     try {
       await server.waitFor('"serving"');
