@@ -8,14 +8,12 @@
  */
 import { hostname } from 'node:os';
 import type { Store } from '../store/interface.js';
-import type { Actor } from './audit.js';
 import { auditor } from './audit.js';
 import { AuditLog } from './audit-log.js';
 import { InventoryConfig } from './config.js';
 import { DiskKeys } from './crypts.js';
 import { MachineCache } from './machine-cache.js';
 import { Machines } from './machines.js';
-import type { DhcpConfig, IpamConfig, Machine, MachineSpecInput } from './model.js';
 
 export class Inventory {
   /** The in-memory mirror of every machine that searches run on. */
@@ -41,23 +39,5 @@ export class Inventory {
 
   stop(): void {
     this.cache.stop();
-  }
-
-  // The calls other rooms (the boot routes, the DHCP and netboot tests) make; new code uses the parts above.
-
-  get(serial: string): Promise<Machine> {
-    return this.machines.get(serial);
-  }
-
-  register(inputs: MachineSpecInput[], actor: Actor): Promise<Machine[]> {
-    return this.machines.register(inputs, actor);
-  }
-
-  setIpam(config: IpamConfig, actor: Actor): Promise<void> {
-    return this.config.setIpam(config, actor);
-  }
-
-  setDhcp(config: DhcpConfig, actor: Actor): Promise<void> {
-    return this.config.setDhcp(config, actor);
   }
 }

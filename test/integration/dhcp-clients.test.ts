@@ -52,8 +52,8 @@ describe('DHCP with real clients', { timeout: 180_000 }, () => {
     // The inventory the server starts with: the reference IPAM, 2-minute leases, one DNS server.
     const store = await openEmbeddedStore({ dataDir });
     const inventory = new Inventory(store);
-    await inventory.setIpam(EXAMPLE_IPAM, actor);
-    await inventory.setDhcp({ 'lease-minutes': 2, 'dns-servers': ['10.69.0.53'] }, actor);
+    await inventory.config.setIpam(EXAMPLE_IPAM, actor);
+    await inventory.config.setDhcp({ 'lease-minutes': 2, 'dns-servers': ['10.69.0.53'] }, actor);
     await store.close();
 
     server = NetNs.create();

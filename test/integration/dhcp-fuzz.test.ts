@@ -84,8 +84,8 @@ if (process.env.YAGURA_DHCP_FUZZ_SENDER) {
       const store = await openEmbeddedStore({ dataDir });
       const inventory = new Inventory(store);
       const actor = { user: 'test', ip: '127.0.0.1' };
-      await inventory.setIpam(FUZZ_IPAM, actor);
-      await inventory.setDhcp({ 'lease-minutes': 2, 'dns-servers': [] }, actor);
+      await inventory.config.setIpam(FUZZ_IPAM, actor);
+      await inventory.config.setDhcp({ 'lease-minutes': 2, 'dns-servers': [] }, actor);
       await store.close();
 
       server = NetNs.create();

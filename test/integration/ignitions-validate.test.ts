@@ -124,7 +124,7 @@ describe('Ignition uploads checked with ignition-validate', () => {
     assert.deepEqual(await put(twoNics), { warnings: [] }, 'the built-in sample has 3 NICs');
 
     const inventory = new Inventory(store);
-    await inventory.setIpam({ ...EXAMPLE_IPAM, 'node-ip-per-node': 1 }, actor);
+    await inventory.config.setIpam({ ...EXAMPLE_IPAM, 'node-ip-per-node': 1 }, actor);
     const withIpam = new TemplateRepository(store, { inventory });
     await refused(
       withIpam.putIgnition('worker', '5.0', { template: twoNics }, API, actor),

@@ -40,8 +40,8 @@ describe('netboot a VM from yagura serve', () => {
         // The boot server's state: IPAM, one registered machine, kernel parameters, one image.
         const store = await openEmbeddedStore({ dataDir });
         const inventory = new Inventory(store);
-        await inventory.setIpam(EXAMPLE_IPAM, actor);
-        await inventory.register([{ serial: 'VM-0001', rack: 0, role: 'worker', bmc: { type: 'IPMI-2.0' } }], actor);
+        await inventory.config.setIpam(EXAMPLE_IPAM, actor);
+        await inventory.machines.register([{ serial: 'VM-0001', rack: 0, role: 'worker', bmc: { type: 'IPMI-2.0' } }], actor);
         await setKernelParams(store, 'coreos', 'console=ttyS0 panic=-1', actor, 'test');
         const images = await ImageRepository.open({ store, dataDir, advertiseUrl: `http://${SERVER}:10080` });
         const staging = join(dir.path, 'image');

@@ -88,9 +88,9 @@ describe('the node OS joins the rack', () => {
         // The boot server's state: IPAM, the machine, kernel parameters, the node OS image, the worker template.
         const store = await openEmbeddedStore({ dataDir });
         const inventory = new Inventory(store);
-        await inventory.setIpam(ipamConfig.parse(JSON.parse(generated('ipam.json'))), actor);
+        await inventory.config.setIpam(ipamConfig.parse(JSON.parse(generated('ipam.json'))), actor);
         const machines = (JSON.parse(generated('machines.json')) as unknown[]).map((entry) => machineSpecInput.parse(entry));
-        await inventory.register(machines, actor);
+        await inventory.machines.register(machines, actor);
         await setKernelParams(store, 'coreos', 'console=ttyS0 panic=-1 loglevel=4', actor, 'test');
         const images = await ImageRepository.open({ store, dataDir, advertiseUrl: SERVER });
         const staging = join(dir.path, 'image');

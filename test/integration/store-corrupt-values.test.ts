@@ -51,8 +51,8 @@ describe('corrupt or foreign values in the store', () => {
   before(async () => {
     store = await openEmbeddedStore({ dataDir: dir.path });
     const setup = new Inventory(store);
-    await setup.setIpam(EXAMPLE_IPAM, actor);
-    await setup.register(['GOOD-1', 'GOOD-2', 'GOOD-3'].map(machine), actor);
+    await setup.config.setIpam(EXAMPLE_IPAM, actor);
+    await setup.machines.register(['GOOD-1', 'GOOD-2', 'GOOD-3'].map(machine), actor);
     // Present before the server starts: the mirror's first load meets it.
     await store.put('machines/BAD-1', '{"spec":{"serial":"BAD-1"}}');
     // The real boot server; its log is where an operator sees what the machine cache met.

@@ -100,7 +100,7 @@ export function bootRoutes(app: FastifyInstance, store: Store, inventory: Invent
 /** The role of the machine with `serial`; undefined when none is registered. */
 async function roleOf(inventory: Inventory, serial: string): Promise<string | undefined> {
   try {
-    return (await inventory.get(serial)).spec.role;
+    return (await inventory.machines.get(serial)).spec.role;
   } catch (error) {
     if (isKind(error, 'not-found')) return undefined;
     throw error;
