@@ -1,7 +1,9 @@
 /** Running the built `yagura` binary (dist/cli/main.js) as a user would. */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const YAGURA = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
@@ -13,10 +15,27 @@ function checkBuilt(): void {
 /**
  * Tests never run a DHCP server on the host's interfaces: `serve` gets
  * --dhcp-listen off unless the test chooses an address itself (inside a
- * network namespace it created).
+ * network namespace it created). Nor do they write under the default
+ * /var/lib/yagura: a `serve` without --data-dir (e.g. one on etcd, whose image
+ * and asset files still live in a data dir) gets a fresh temp dir, removed when
+ * the test process exits.
  */
 export function safeArgs(args: string[]): string[] {
-  return args[0] === 'serve' && !args.includes('--dhcp-listen') ? [...args, '--dhcp-listen', 'off'] : args;
+  if (args[0] !== 'serve') return args;
+  const safe = [...args];
+  if (!safe.includes('--dhcp-listen')) safe.push('--dhcp-listen', 'off');
+  if (!safe.includes('--data-dir') && !process.env.YAGURA_DATA_DIR) safe.push('--data-dir', freshDataDir());
+  return safe;
+}
+
+let dataRoot: string | undefined;
+function freshDataDir(): string {
+  if (!dataRoot) {
+    const root = mkdtempSync(join(tmpdir(), 'yagura-cli-data-'));
+    process.once('exit', () => rmSync(root, { recursive: true, force: true }));
+    dataRoot = root;
+  }
+  return mkdtempSync(join(dataRoot, 'serve-'));
 }
 
 export interface Finished {
