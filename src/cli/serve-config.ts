@@ -25,6 +25,7 @@ export interface ServeFlags extends StoreFlags {
   ipxeEfi: string;
   imageKeep: string;
   compactRetention?: string;
+  storeWait: string;
 }
 
 export function serveConfig(flags: ServeFlags): BootServerConfig {
@@ -47,7 +48,7 @@ export function serveConfig(flags: ServeFlags): BootServerConfig {
     protectReads: flags.authReads === true,
   };
   return {
-    store: { config: storeConfig(flags) },
+    store: { config: storeConfig(flags), waitMs: parseDuration(flags.storeWait, '--store-wait') },
     listen,
     tls,
     policy,

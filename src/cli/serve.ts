@@ -88,6 +88,14 @@ export function serveCommand(): Command {
         'keep this much store history (e.g. 24h, 7d; 0 = never compact). Default: 24h on the embedded store; off on etcd, whose own --auto-compaction-retention should be used',
       ).env('YAGURA_COMPACT_RETENTION'),
     )
+    .addOption(
+      new Option(
+        '--store-wait <duration>',
+        'while the store cannot be reached at start-up (e.g. etcd starting with this server), keep trying this long (e.g. 2m; 0 = fail at once)',
+      )
+        .default('0')
+        .env('YAGURA_STORE_WAIT'),
+    )
     .addHelpText(
       'after',
       `

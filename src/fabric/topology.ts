@@ -3,12 +3,14 @@
  * (docs/dc-yaml.md): per rack two node segments (node1 toward ToR1, node2
  * toward ToR2), a /31 network per ToR–spine link and the BMC network; spines
  * and ToRs are NetworkNamespaces running BIRD, the ToRs also relaying DHCP to
- * the boot servers; servers and boot servers are Nodes (vm or netns).
+ * the boot servers; servers and boot servers are Nodes (vm or netns), a netns
+ * boot server also running etcd and `yagura serve` (boot-server.ts).
  *
  * File paths in it (BIRD configs, init scripts) are relative to the
  * topology's directory, which is where `yagura dc` runs apps.
  */
 import { Document, isScalar, isSeq, visit } from 'yaml';
+import { bootServerApps } from './boot-server.js';
 import type { MachinePlan, SitePlan, SpinePlan, TorPlan } from './plan.js';
 
 /** Where the generated files live, relative to the output directory. */
@@ -35,7 +37,13 @@ export function topologyDocuments(plan: SitePlan): Yaml[] {
     ...plan.spines.map(spineNamespace),
     ...plan.racks.flatMap((rack) => [
       ...rack.tors.map((tor) => torNamespace(tor, bootServers)),
-      ...rack.machines.map((machine) => (machine.kind === 'netns' ? netnsNode(plan, machine) : vmNode(plan, machine))),
+      ...rack.machines.map((machine) =>
+        machine.kind === 'vm'
+          ? vmNode(plan, machine)
+          : machine.boot
+            ? bootServerNode(plan, machine, bootServers)
+            : netnsNode(plan, machine),
+      ),
     ]),
   ];
 }
@@ -76,6 +84,30 @@ function netnsNode(plan: SitePlan, machine: MachinePlan): Yaml {
     ],
     'init-scripts': [initScriptPath(machine.name)],
     apps: [birdApp(machine.name)],
+  };
+}
+
+/**
+ * A netns boot server: BIRD announcing node0 as any server does, and a real
+ * boot server on it (boot-server.ts): an etcd member of the cluster of every
+ * netns boot server, and `yagura serve` on that cluster. A VM boot server
+ * (vmNode) runs nothing yet: it has no OS image.
+ */
+function bootServerNode(plan: SitePlan, machine: MachinePlan, bootServers: MachinePlan[]): Yaml {
+  const mask = plan.ipam['node-ipv4-range-mask'];
+  const [tor1, tor2] = plan.racks[machine.rack]!.tors;
+  const members = bootServers.filter((boot) => boot.kind === 'netns');
+  return {
+    kind: 'Node',
+    name: machine.name,
+    type: 'netns',
+    interfaces: [
+      { network: tor1.segment, addresses: [`${machine.node1}/${mask}`] },
+      { network: tor2.segment, addresses: [`${machine.node2}/${mask}`] },
+    ],
+    // node0 is on lo before the apps start: etcd, serve and DHCP bind to it.
+    'init-scripts': [initScriptPath(machine.name)],
+    apps: [birdApp(machine.name), ...bootServerApps(machine, members)],
   };
 }
 

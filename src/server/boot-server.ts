@@ -17,12 +17,12 @@ import { Replicator } from '../boot/replication.js';
 import { TemplateRepository } from '../boot/templates/repository.js';
 import { Inventory } from '../inventory/inventory.js';
 import { UserError } from '../lib/errors.js';
-import { openStore } from '../store/factory.js';
 import type { Store } from '../store/interface.js';
 import type { BootServerConfig } from './config.js';
 import { DAEMONS, type DaemonContext } from './daemons.js';
 import { startDhcp } from './dhcp.js';
 import { type Endpoint, listenOn } from './listen.js';
+import { openStoreWaiting } from './open-store.js';
 import { Teardown } from './teardown.js';
 
 /** A running boot server. */
@@ -64,7 +64,7 @@ async function start(config: BootServerConfig, teardown: Teardown): Promise<Boot
   let store: Store;
   if ('opened' in config.store) store = config.store.opened;
   else {
-    const opened = await openStore(config.store.config);
+    const opened = await openStoreWaiting(config.store.config, config.store.waitMs ?? 0, logger);
     teardown.add('store', () => opened.close());
     store = opened;
   }

@@ -9,8 +9,11 @@ import type { StoreConfig } from '../store/factory.js';
 import type { Store } from '../store/interface.js';
 
 export interface BootServerConfig {
-  /** Open a store from this config (and close it on stop), or use one already open (left open on stop). */
-  store: { config: StoreConfig } | { opened: Store };
+  /**
+   * Open a store from this config (and close it on stop), or use one already open (left open on stop).
+   * `waitMs`: while the store is unreachable, keep trying this long (default 0: fail at once).
+   */
+  store: { config: StoreConfig; waitMs?: number } | { opened: Store };
   /** The HTTP API. Port 0 picks a free port; then give advertiseUrl if peers must fetch files from this server. */
   listen: Listener;
   /** The HTTPS API, which alone serves disk keys (unless httpCrypts says otherwise); undefined: no HTTPS. */

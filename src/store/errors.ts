@@ -58,6 +58,15 @@ export class StoreUnavailableError extends StoreError {
   override name = 'StoreUnavailableError';
 }
 
+/**
+ * The store's configuration is fine but it does not answer (yet): nothing
+ * listens there, it has no leader, the dial timed out. Unlike a bad file or
+ * option, this may pass by itself, so a caller may try again.
+ */
+export class StoreUnreachableError extends StoreUnavailableError {
+  override name = 'StoreUnreachableError';
+}
+
 export class StoreClosedError extends StoreError {
   override name = 'StoreClosedError';
   constructor() {

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Etcd3, type IOptions } from 'etcd3';
-import { StoreUnavailableError } from './errors.js';
+import { StoreUnavailableError, StoreUnreachableError } from './errors.js';
 import { EtcdStore } from './etcd.js';
 
 export interface EtcdConnectOptions {
@@ -108,7 +108,7 @@ function explainConnectError(error: unknown, endpoints: string[], options: EtcdC
   const hint = endpoints.some((e) => e.startsWith('https:'))
     ? 'check --etcd-endpoints, that etcd runs there, and the TLS options'
     : 'check --etcd-endpoints and that etcd runs there (use https:// and --etcd-cacert if it serves TLS)';
-  return new StoreUnavailableError(`cannot reach etcd at ${where} (${firstLine(message)}): ${hint}`);
+  return new StoreUnreachableError(`cannot reach etcd at ${where} (${firstLine(message)}): ${hint}`);
 }
 
 /** The useful part of a gRPC error: without the status prefix, the "Last error" wrapper and OpenSSL's codes. */

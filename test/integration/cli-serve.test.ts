@@ -162,4 +162,51 @@ describe('yagura serve on etcd', () => {
       tls.remove();
     }
   });
+
+  it('with --store-wait, waits for an etcd that is not up yet, then serves', async () => {
+    const member = cluster.members[0]!;
+    await member.kill();
+    const port = await freePort();
+    const server = new RunningYagura([
+      'serve',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--store',
+      'etcd',
+      '--etcd-endpoints',
+      cluster.endpoints.join(','),
+      '--etcd-prefix',
+      '/serve-wait/',
+      '--data-dir',
+      files.path,
+      '--store-wait',
+      '60s',
+    ]);
+    let restarted = false;
+    try {
+      await server.waitFor('waiting for the store: cannot reach etcd', 20_000);
+      member.start();
+      restarted = true;
+      await member.waitHealthy();
+      await server.waitFor('"serving"', 30_000);
+      assert.equal((await fetch(`http://127.0.0.1:${port}/health`)).status, 200);
+    } finally {
+      assert.equal(await server.stop(), 0);
+      if (!restarted) member.start();
+      await member.waitHealthy();
+    }
+  });
+
+  it('with --store-wait, gives up on an unreachable etcd after that long, with the same one line', async () => {
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    const started = Date.now();
+    const result = await runYagura(
+      ['serve', '--listen', '127.0.0.1:0', '--store', 'etcd', '--etcd-endpoints', dead, '--store-wait', '3s'],
+      { timeoutMs: 30_000 },
+    );
+    assert.equal(result.code, 1);
+    assert.ok(Date.now() - started >= 3000, 'it kept trying for --store-wait');
+    assert.match(result.stdout, /waiting for the store: cannot reach etcd/);
+    assertOneLine(result.stderr, new RegExp(`cannot reach etcd at ${dead} .*: check --etcd-endpoints and that etcd runs there`));
+  });
 });

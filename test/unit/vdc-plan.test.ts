@@ -154,14 +154,22 @@ describe('vdc names, netem words and app commands', () => {
     assert.equal(netemArguments({}), undefined);
   });
 
-  it('expands ${RUN_DIR}, ${DC} and ${NAME} in app commands, nothing else', () => {
-    assert.deepEqual(
-      expandCommand(['bird', '-s', '${RUN_DIR}/bird-${NAME}.ctl', '${HOME}', '${DC}'], {
-        RUN_DIR: '/run/x',
-        DC: 'lab',
-        NAME: 'r1',
-      }),
-      ['bird', '-s', '/run/x/bird-r1.ctl', '${HOME}', 'lab'],
-    );
+  it('expands ${RUN_DIR}, ${DC} and ${NAME} in app commands, ${YAGURA} into the CLI words, nothing else', () => {
+    const vars = { RUN_DIR: '/run/x', DC: 'lab', NAME: 'r1', YAGURA: ['/usr/bin/node', '/opt/yagura/dist/cli/main.js'] };
+    assert.deepEqual(expandCommand(['bird', '-s', '${RUN_DIR}/bird-${NAME}.ctl', '${HOME}', '${DC}'], vars), [
+      'bird',
+      '-s',
+      '/run/x/bird-r1.ctl',
+      '${HOME}',
+      'lab',
+    ]);
+    assert.deepEqual(expandCommand(['${YAGURA}', 'serve', '--data-dir=${RUN_DIR}/yagura-${NAME}'], vars), [
+      '/usr/bin/node',
+      '/opt/yagura/dist/cli/main.js',
+      'serve',
+      '--data-dir=/run/x/yagura-r1',
+    ]);
+    // Only a word of its own stands for the program (the topology check refuses it elsewhere).
+    assert.deepEqual(expandCommand(['x${YAGURA}'], vars), ['x${YAGURA}']);
   });
 });

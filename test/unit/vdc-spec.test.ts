@@ -506,6 +506,21 @@ describe('dc topology: problems name file, line, column and field', () => {
       ],
     },
     {
+      what: '${YAGURA} inside a larger command word (it expands into several words)',
+      text:
+        NETWORKS +
+        lines(
+          'kind: Node',
+          'name: boot',
+          'type: netns',
+          'interfaces: [r0-node1]',
+          "apps: [{ name: ok, command: ['${YAGURA}', serve] }, { name: bad, command: [sh, '-c', 'exec ${YAGURA} serve'] }]",
+        ),
+      expected: [
+        "cluster.yml:13:86 Node boot: apps[1].command[2]: ${YAGURA} must be a word of its own: it stands for the Yagura CLI (node and its entry), e.g. ['${YAGURA}', serve]",
+      ],
+    },
+    {
       what: 'references to unknown networks, images and device classes',
       text:
         NETWORKS +

@@ -26,6 +26,7 @@ export function generateVerb(): Command {
       `
 Writes into DIR:
   dc.yml          the virtual data center (docs/dc-yaml.md): yagura dc up DIR/dc.yml --name SITE
+                  (its boot servers run etcd, one cluster, and yagura serve on it: docs/site-spec.md)
   ipam.json       the address plan: yagura ipam set -f DIR/ipam.json
   machines.json   every server: yagura machines create -f DIR/machines.json
   bird/NODE.conf  BIRD 2 for every spine, ToR and netns server

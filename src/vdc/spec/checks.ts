@@ -5,7 +5,7 @@ import type { TopologyProblem } from '../topology-error.js';
 import { formatPath, positionOf, type FieldPath, type SourceDocument } from '../../lib/yaml-source.js';
 import { genericMessage, knownList, unknownFieldMessage } from './messages.js';
 import { PLACEMAT_V1_KINDS, SCHEMAS, type SchemaName } from './schema.js';
-import { DEFAULT_BMC_CREDENTIALS, defaultSerial, KINDS, type Kind } from './types.js';
+import { DEFAULT_BMC_CREDENTIALS, defaultSerial, KINDS, type Kind, YAGURA_WORD } from './types.js';
 import { arrayOf, describe, isRecord } from './values.js';
 
 // ---------------------------------------------------------------------------
@@ -123,6 +123,15 @@ function checkFieldCombinations(entry: Entry, at: Report): void {
       if (seen.has(item.name)) at([field, i, 'name'], `duplicate ${field === 'apps' ? 'app' : 'volume'} name "${item.name}"`);
       seen.add(item.name);
     }
+  }
+  for (const [i, app] of arrayOf(raw.apps).entries()) {
+    if (!isRecord(app)) continue;
+    for (const [j, word] of arrayOf(app.command).entries())
+      if (typeof word === 'string' && word !== YAGURA_WORD && word.includes(YAGURA_WORD))
+        at(
+          ['apps', i, 'command', j],
+          `${YAGURA_WORD} must be a word of its own: it stands for the Yagura CLI (node and its entry), e.g. ['${YAGURA_WORD}', serve]`,
+        );
   }
   if (entry.schema === 'VmNode') {
     checkCpus(raw, at);

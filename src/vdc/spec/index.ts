@@ -15,6 +15,7 @@ export {
   DEFAULT_MEMORY_MIB,
   defaultSerial,
   KINDS,
+  YAGURA_WORD,
   type App,
   type Bmc,
   type BmcCredentials,

@@ -151,6 +151,9 @@ export type Kind = (typeof KINDS)[number];
 /** A VM's memory when `memory` is left out (1G). */
 export const DEFAULT_MEMORY_MIB = 1024;
 /** placemat's fixed BMC credentials, so neco's tools (setup-hw, ipmitool scripts) work unchanged. */
+/** In an app command, this word stands for the Yagura CLI itself (node and its entry), so it must be a word of its own. */
+export const YAGURA_WORD = '${YAGURA}';
+
 export const DEFAULT_BMC_CREDENTIALS: BmcCredentials = { username: 'cybozu', password: 'cybozu' };
 /** Node SMBIOS serial when none is given: the SHA-1 of the node name in hex, as placemat does. */
 export function defaultSerial(nodeName: string): string {

@@ -10,6 +10,7 @@ import { openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { markedEnvironment } from '../host/processes.js';
+import { YAGURA_WORD } from '../spec/index.js';
 
 export type AppState = 'starting' | 'running' | 'exited';
 
@@ -109,13 +110,29 @@ export class App {
   }
 }
 
+/** What an app command's variables stand for (expandCommand). */
+export interface CommandVariables {
+  RUN_DIR: string;
+  DC: string;
+  NAME: string;
+  /** The words that run this Yagura CLI: the node executable, its flags, the CLI entry (dist/cli/main.js). */
+  YAGURA: readonly string[];
+}
+
 /**
  * Expands the variables a command may use so that two DCs never share a
  * socket or pid file: ${RUN_DIR} (this DC's run dir), ${DC}, ${NAME} (the
- * router or node). Anything else is left as written.
+ * router or node), inside any word; and a word that is exactly ${YAGURA}
+ * becomes the words that run this same Yagura (node and its CLI entry), so an
+ * app can be a boot server without yagura being on PATH or executable.
+ * Anything else is left as written.
  */
-export function expandCommand(words: readonly string[], vars: { RUN_DIR: string; DC: string; NAME: string }): string[] {
-  return words.map((word) => word.replace(/\$\{(RUN_DIR|DC|NAME)\}/g, (_, name: keyof typeof vars) => vars[name]));
+export function expandCommand(words: readonly string[], vars: CommandVariables): string[] {
+  return words.flatMap((word) =>
+    word === YAGURA_WORD
+      ? [...vars.YAGURA]
+      : [word.replace(/\$\{(RUN_DIR|DC|NAME)\}/g, (_, name: 'RUN_DIR' | 'DC' | 'NAME') => vars[name])],
+  );
 }
 
 /** Runs a namespace's init scripts in order; the first failure stops the DC's start with the script's output named. */

@@ -21,4 +21,6 @@ export interface SupervisorOptions {
   /** KVM or TCG whatever the host offers (YAGURA_QEMU_ACCEL); otherwise detected. */
   accel?: Accel;
   bmcPorts: BmcPorts;
+  /** The words that run this Yagura CLI, for ${YAGURA} in app commands (expandCommand). */
+  yagura: readonly string[];
 }

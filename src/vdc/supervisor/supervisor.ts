@@ -131,7 +131,7 @@ class Supervisor {
         cwd,
         this.options.tools.ip,
       );
-      const vars = { RUN_DIR: this.paths.runDir, DC: plan.dc, NAME: member.name };
+      const vars = { RUN_DIR: this.paths.runDir, DC: plan.dc, NAME: member.name, YAGURA: this.options.yagura };
       const apps = member.apps.map(
         (app) =>
           new App(

@@ -1,0 +1,209 @@
+/**
+ * The boot servers of a generated site, run: `yagura dc generate` gives every
+ * netns boot server an etcd member (one cluster of all boot servers) and
+ * `yagura serve` on it (src/fabric/boot-server.ts); `dc up` starts the 2-rack
+ * netns site (test/fixtures/fabric/2racks-netns.yml) with real BIRD, etcd,
+ * dnsmasq relays and Yagura. Checked: the etcd cluster has both members
+ * healthy; each boot server's API answers at its node0 from the other rack
+ * (BGP); what one boot server stores the other reads (IPAM) or replicates (an
+ * asset, fetched from the peer); and a real DHCP client (busybox udhcpc) in a
+ * rack-1 server gets a lease relayed by its ToR, answered by both boot
+ * servers, from the rack segment's lease range and recorded in the shared
+ * etcd. As root; everything lives in the DC's namespaces and temp dirs and is
+ * removed afterwards, also when a test fails.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { leaseKey } from '../../src/boot/dhcp/leases.js';
+import { generateSite, parseSiteSpec, type MachinePlan, type SitePlan } from '../../src/fabric/index.js';
+import { leaseRange } from '../../src/inventory/ipam.js';
+import { formatIPv4, parseIPv4 } from '../../src/lib/ipv4.js';
+import { assertOk, YAGURA, type Finished } from '../helpers/cli.js';
+import { TestDc } from '../helpers/dc.js';
+import { tempDir } from '../helpers/temp.js';
+
+const SPEC = fileURLToPath(new URL('../fixtures/fabric/2racks-netns.yml', import.meta.url));
+/** The etcd prefix `yagura serve` uses by default. */
+const PREFIX = '/yagura/';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Runs `attempt` until it returns a value, or fails with the last thing it saw. */
+async function eventually<T>(
+  what: string,
+  timeoutMs: number,
+  attempt: () => Promise<T | undefined>,
+  seen: () => string,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await attempt();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) assert.fail(`${what} within ${timeoutMs / 1000} s; last seen:\n${seen()}`);
+    await sleep(1000);
+  }
+}
+
+const show = (result: Finished) => `exit ${result.code}\n${result.stdout}${result.stderr}`;
+
+describe('yagura dc generate: the boot servers of a 2-rack netns site, run', () => {
+  const out = tempDir('fabric-boot');
+  const site = join(out.path, 'site');
+  const dc = new TestDc('fboot');
+  let plan: SitePlan;
+  let boot0: MachinePlan;
+  let boot1: MachinePlan;
+
+  /** The yagura CLI inside a member's namespace, talking to the boot server there on 127.0.0.1:10080. */
+  const yaguraIn = (member: string, args: string[]) => dc.exec(member, [process.execPath, YAGURA, ...args]);
+
+  before(async () => {
+    plan = generateSite(parseSiteSpec({ path: SPEC, text: readFileSync(SPEC, 'utf8') })).plan;
+    [boot0, boot1] = plan.machines.filter((machine) => machine.boot) as [MachinePlan, MachinePlan];
+    assertOk(await dc.yagura(['dc', 'generate', SPEC, '-o', site]));
+    assertOk(await dc.up([join(site, 'dc.yml')]));
+  });
+
+  after(async () => {
+    try {
+      await dc.down();
+    } finally {
+      dc.dispose();
+      out.remove();
+    }
+  });
+
+  it('forms one etcd cluster of both boot servers, both members healthy', async () => {
+    let last = '';
+    await eventually(
+      'both etcd members healthy',
+      90_000,
+      async () => {
+        const health = await dc.exec(boot0.name, ['etcdctl', 'endpoint', 'health', '--cluster']);
+        last = show(health);
+        // etcdctl reports endpoint health on stderr.
+        const healthy = `${health.stdout}${health.stderr}`.match(/ is healthy/g) ?? [];
+        return health.code === 0 && healthy.length === 2 ? true : undefined;
+      },
+      () => last,
+    );
+    for (const boot of [boot0, boot1]) {
+      const list = await dc.exec(boot.name, ['etcdctl', 'member', 'list', '-w', 'json']);
+      assertOk(list);
+      const members = (JSON.parse(list.stdout) as { members: { name: string; clientURLs: string[] }[] }).members;
+      assert.deepEqual(members.map((member) => [member.name, member.clientURLs]).sort(), [
+        [boot0.name, [`http://${boot0.node0}:2379`]],
+        [boot1.name, [`http://${boot1.node0}:2379`]],
+      ]);
+    }
+  });
+
+  it("answers /health on each boot server's node0 from a server in the other rack", async () => {
+    const pairs = [
+      { from: 'rack1-cs1', boot: boot0 },
+      { from: 'rack0-cs1', boot: boot1 },
+    ];
+    for (const { from, boot } of pairs) {
+      let last = '';
+      await eventually(
+        `${boot.name}'s API answering ${from}`,
+        90_000,
+        async () => {
+          const url = `http://${boot.node0}:10080/health`;
+          const result = await dc.exec(from, ['curl', '-s', '-m', '3', '-w', '\n%{http_code}', url]);
+          last = show(result);
+          return result.stdout.endsWith('\n200') ? true : undefined;
+        },
+        () => last,
+      );
+      assert.match(last, /"backend":"etcd"/);
+    }
+  });
+
+  it('shares the store: the IPAM config set on boot-0 is read back on boot-1', async () => {
+    assertOk(await yaguraIn(boot0.name, ['ipam', 'set', '-f', join(site, 'ipam.json')]));
+    const read = await yaguraIn(boot1.name, ['ipam', 'get', '-o', 'json']);
+    assertOk(read);
+    assert.deepEqual(JSON.parse(read.stdout), JSON.parse(readFileSync(join(site, 'ipam.json'), 'utf8')));
+  });
+
+  it('replicates an asset uploaded to boot-0 to boot-1 (fetched from its peer on port 10080)', async () => {
+    const file = join(out.path, 'greeting.txt');
+    writeFileSync(file, `hello from ${boot0.name}\n`);
+    assertOk(await yaguraIn(boot0.name, ['assets', 'upload', 'greeting', file]));
+    let last = '';
+    const urls = await eventually(
+      'boot-1 holding the asset',
+      30_000,
+      async () => {
+        const info = await yaguraIn(boot1.name, ['assets', 'info', 'greeting', '-o', 'json']);
+        last = show(info);
+        if (info.code !== 0) return undefined;
+        const meta = JSON.parse(info.stdout) as { urls: string[] };
+        return meta.urls.length === 2 ? meta.urls : undefined;
+      },
+      () => `${last}\n${readFileSync(join(dc.runDir, 'logs', `${boot1.name}.yagura.log`), 'utf8').slice(-2000)}`,
+    );
+    assert.deepEqual(urls.sort(), [`http://${boot0.node0}:10080`, `http://${boot1.node0}:10080`].sort());
+    const body = await dc.exec(boot1.name, ['curl', '-s', '-f', 'http://127.0.0.1:10080/api/v1/assets/greeting']);
+    assertOk(body);
+    assert.equal(body.stdout, `hello from ${boot0.name}\n`);
+  });
+
+  it('leases a rack-1 address by relayed DHCP, answered by both boot servers, recorded in the shared etcd', async () => {
+    const script = join(out.path, 'udhcpc.sh');
+    // udhcpc hands the lease to this script; it only prints it, so the server's own addresses stay as they are.
+    writeFileSync(script, '#!/bin/sh\n[ "$1" = bound ] && echo "LEASE $ip $serverid $router $subnet"\nexit 0\n', { mode: 0o755 });
+    const mac = (await dc.exec('rack1-cs1', ['cat', '/sys/class/net/eth0/address'])).stdout.trim();
+    const dhcp = await dc.exec('rack1-cs1', [
+      'busybox',
+      'udhcpc',
+      '-i',
+      'eth0',
+      '-n',
+      '-q',
+      '-f',
+      '-t',
+      '5',
+      '-T',
+      '2',
+      '-s',
+      script,
+    ]);
+    assertOk(dhcp);
+    const lease = /^LEASE (\S+) (\S+) (\S+) (\S+)$/m.exec(dhcp.stdout);
+    assert.ok(lease, `no lease:\n${show(dhcp)}`);
+    const [, ip, serverId, router, subnet] = lease;
+    const tor1 = plan.racks[1]!.tors[0];
+    const range = leaseRange(plan.ipam, parseIPv4(tor1.address)!);
+    const address = parseIPv4(ip!)!;
+    assert.ok(
+      address >= range.first && address <= range.last,
+      `${ip} is outside rack 1's node1 lease range ${formatIPv4(range.first)}–${formatIPv4(range.last)}`,
+    );
+    assert.equal(router, tor1.address, "the gateway is the relaying ToR's address");
+    assert.equal(subnet, '255.255.255.192');
+    const answering = [boot0, boot1].find((boot) => boot.node0 === serverId);
+    assert.ok(answering, `the server identifier ${serverId} is a boot server's node0`);
+
+    // Every ToR relays to every boot server: both offered, the one not chosen saw the client pick the other.
+    for (const boot of [boot0, boot1]) {
+      const metrics = await dc.exec('rack1-cs1', ['curl', '-s', '-f', `http://${boot.node0}:10080/metrics`]);
+      assertOk(metrics);
+      assert.match(metrics.stdout, /^yagura_dhcp_replies_total\{type="offer"\} [1-9]/m, `${boot.name} offered`);
+      if (boot === answering) assert.match(metrics.stdout, /^yagura_dhcp_replies_total\{type="ack"\} [1-9]/m);
+      else assert.match(metrics.stdout, /^yagura_dhcp_dropped_total\{reason="for-another-server"\} [1-9]/m);
+    }
+
+    // The lease is in the one etcd: read it through the other boot server's member.
+    const other = answering === boot0 ? boot1 : boot0;
+    const stored = await dc.exec(other.name, ['etcdctl', 'get', '--print-value-only', `${PREFIX}${leaseKey(address)}`]);
+    assertOk(stored);
+    const record = JSON.parse(stored.stdout) as { mac: string; state: string };
+    assert.equal(record.mac, mac);
+    assert.equal(record.state, 'bound');
+  });
+});

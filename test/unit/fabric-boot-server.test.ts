@@ -1,0 +1,106 @@
+/** The boot servers of a generated site: an etcd member each, one cluster of them all, and `yagura serve` on it. */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { generateSite, parseSiteSpec, type GeneratedSite } from '../../src/fabric/index.js';
+import { parseTopology, type Topology } from '../../src/vdc/spec/index.js';
+
+const NETNS = 'test/fixtures/fabric/2racks-netns.yml';
+
+function topologyOf(site: GeneratedSite): Topology {
+  return parseTopology([{ path: 'dc.yml', text: site.files.find((file) => file.path === 'dc.yml')!.content }]);
+}
+
+function appsOf(topology: Topology, node: string): Map<string, string[]> {
+  const found = topology.nodes.find((n) => n.name === node)!;
+  assert.equal(found.type, 'netns', `${node} is a netns node`);
+  return new Map(found.type === 'netns' ? found.apps.map((app) => [app.name, app.command]) : []);
+}
+
+describe('fabric: boot servers', () => {
+  const site = generateSite(parseSiteSpec({ path: NETNS, text: readFileSync(NETNS, 'utf8') }));
+  const topology = topologyOf(site);
+
+  it('runs BIRD, an etcd member and yagura serve on every netns boot server, node0 announced before they start', () => {
+    const node = topology.nodes.find((n) => n.name === 'boot-0')!;
+    assert.ok(node.type === 'netns');
+    assert.deepEqual(
+      node.initScripts.map((script) => script.replace(/.*\/init\//, 'init/')),
+      ['init/boot-0.sh'],
+    );
+    assert.deepEqual([...appsOf(topology, 'boot-0').keys()], ['bird', 'etcd', 'yagura']);
+  });
+
+  it('makes one etcd cluster of all boot servers, each member on its node0 and on loopback', () => {
+    const cluster = '--initial-cluster=boot-0=http://10.69.0.3:2380,boot-1=http://10.69.0.195:2380';
+    assert.deepEqual(appsOf(topology, 'boot-1').get('etcd'), [
+      'etcd',
+      '--name=boot-1',
+      '--data-dir=${RUN_DIR}/etcd-${NAME}',
+      '--listen-peer-urls=http://10.69.0.195:2380',
+      '--initial-advertise-peer-urls=http://10.69.0.195:2380',
+      '--listen-client-urls=http://10.69.0.195:2379,http://127.0.0.1:2379',
+      '--advertise-client-urls=http://10.69.0.195:2379',
+      cluster,
+      '--initial-cluster-state=new',
+      '--initial-cluster-token=${DC}',
+      '--heartbeat-interval=200',
+      '--election-timeout=2000',
+      '--auto-compaction-retention=1',
+      '--logger=zap',
+      '--log-outputs=stderr',
+    ]);
+    assert.ok(appsOf(topology, 'boot-0').get('etcd')!.includes(cluster), 'every member is given the same cluster');
+    assert.ok(appsOf(topology, 'boot-0').get('etcd')!.includes('--name=boot-0'));
+  });
+
+  it('runs yagura serve on the cluster, answering relayed DHCP on node0 with node0 as the server identifier', () => {
+    assert.deepEqual(appsOf(topology, 'boot-0').get('yagura'), [
+      '${YAGURA}',
+      'serve',
+      '--store=etcd',
+      '--etcd-endpoints=http://10.69.0.3:2379,http://10.69.0.195:2379',
+      '--store-wait=2m',
+      '--listen=0.0.0.0:10080',
+      '--dhcp-listen=10.69.0.3:67',
+      '--dhcp-server-id=10.69.0.3',
+      '--advertise-url=http://10.69.0.3:10080',
+      '--data-dir=${RUN_DIR}/yagura-${NAME}',
+    ]);
+  });
+
+  it('leaves VM boot servers out: they run nothing, and the cluster is the netns boot servers', () => {
+    const spec = `name: half
+racks: 3
+servers: [{ role: cs, count: 1, kind: netns }]
+overrides:
+  - { rack: 1, boot-server: { kind: vm } }
+`;
+    const mixed = topologyOf(generateSite(parseSiteSpec({ path: 'half.yml', text: spec })));
+    const vm = mixed.nodes.find((n) => n.name === 'boot-1')!;
+    assert.equal(vm.type, 'vm');
+    for (const name of ['boot-0', 'boot-2']) {
+      const etcd = appsOf(mixed, name).get('etcd')!;
+      const cluster = etcd.find((word) => word.startsWith('--initial-cluster='))!;
+      assert.deepEqual(
+        cluster
+          .slice('--initial-cluster='.length)
+          .split(',')
+          .map((member) => member.split('=')[0]),
+        ['boot-0', 'boot-2'],
+      );
+      const serve = appsOf(mixed, name).get('yagura')!;
+      assert.equal(serve.find((word) => word.startsWith('--etcd-endpoints='))!.split(',').length, 2);
+    }
+    // The ToRs still relay to every boot server, the VM one included.
+    const tor = mixed.networkNamespaces.find((ns) => ns.name === 'rack0-tor1')!;
+    assert.equal(
+      tor.apps.find((app) => app.name === 'dhcp-relay')!.command.filter((w) => w.startsWith('--dhcp-relay=')).length,
+      3,
+    );
+  });
+
+  it('leaves netns servers that are not boot servers with BIRD alone', () => {
+    assert.deepEqual([...appsOf(topology, 'rack1-cs1').keys()], ['bird']);
+  });
+});
