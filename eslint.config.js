@@ -42,6 +42,8 @@ export const PURE_MODULES = [
   'src/vdc/graph/mermaid.ts',
   'src/vdc/graph/html.ts',
   'src/fabric/**',
+  'src/node/network-conf.ts',
+  'src/node/ignition-files.ts',
   'src/**/decide*.ts',
   'src/**/*-plan.ts',
   'src/**/plan.ts',

@@ -23,6 +23,7 @@ const GROUPS: Record<string, () => Promise<Command[]>> = {
   'kernel-params': async () => [(await import('./kernel-params.js')).kernelParamsCommand()],
   token: async () => [(await import('./token.js')).tokenCommand()],
   dc: async () => [(await import('./dc/index.js')).dcCommand()],
+  node: async () => [(await import('./node.js')).nodeCommand()],
 };
 
 const program = new Command('yagura')

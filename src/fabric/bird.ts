@@ -19,13 +19,16 @@ export interface BirdConfig {
   text: string;
 }
 
-/** A config for every spine, every ToR and every netns server (VM servers get theirs from their OS). */
+/**
+ * A config for every spine, every ToR and every netns boot server. Servers,
+ * VM or netns, get theirs from their role's Ignition template (ignition.ts).
+ */
 export function birdConfigs(plan: SitePlan): BirdConfig[] {
   return [
     ...plan.spines.map((spine) => ({ node: spine.name, text: spineConfig(plan, spine) })),
     ...plan.racks.flatMap((rack) => rack.tors.map((tor) => ({ node: tor.name, text: torConfig(plan, rack, tor) }))),
     ...plan.machines
-      .filter((machine) => machine.kind === 'netns')
+      .filter((machine) => machine.kind === 'netns' && machine.boot)
       .map((machine) => ({ node: machine.name, text: serverConfig(plan, plan.racks[machine.rack]!, machine) })),
   ];
 }
@@ -119,8 +122,6 @@ export interface ServerBgpFacts {
   rack: string;
   asn: string;
   node0: string;
-  /** Where node0 lives: lo in a netns server (node0Script), the dummy interface node0 in the node OS (its /init). */
-  node0Interface: string;
   /** ToR1, then ToR2. */
   tors: [ServerTorFacts, ServerTorFacts];
 }
@@ -134,8 +135,12 @@ export interface ServerTorFacts {
   neighbor: string;
 }
 
-/** The interface a server's node0 /32 is on. */
-export const NODE0_INTERFACE = { netns: 'lo', vm: 'node0' } as const;
+/**
+ * Where a server's node0 /32 may be: the dummy interface node0 in the node OS
+ * (its /init), lo in a netns server (`yagura node join`, or a boot server's
+ * init script). One config serves both, so a role's template fits either kind.
+ */
+export const NODE0_INTERFACES = ['node0', 'lo'] as const;
 
 export function serverConfig(plan: SitePlan, rack: RackPlan, machine: MachinePlan): string {
   return serverBirdConfig(plan, serverFacts(rack, machine));
@@ -150,7 +155,6 @@ export function serverFacts(rack: RackPlan, machine: MachinePlan): ServerBgpFact
     rack: String(rack.rack),
     asn: String(rack.asn),
     node0: machine.node0,
-    node0Interface: NODE0_INTERFACE[machine.kind],
     tors: [
       { protocol: identifier(tor1.name), local: machine.node1, neighbor: tor1.address },
       { protocol: identifier(tor2.name), local: machine.node2, neighbor: tor2.address },
@@ -159,15 +163,14 @@ export function serverFacts(rack: RackPlan, machine: MachinePlan): ServerBgpFact
 }
 
 export function serverBirdConfig(plan: SitePlan, facts: ServerBgpFacts): string {
-  const where =
-    facts.node0Interface === 'lo' ? 'a /32 on lo; see node0Script' : `a /32 on the dummy interface ${facts.node0Interface}`;
   return [
     header(plan, facts.name, `${facts.what} of rack ${facts.rack}, AS ${facts.asn}: iBGP to both ToRs`),
     common(facts.node0),
-    `# node0: the address this server announces (${where}).
+    `# node0: the address this server announces, a /32 on the dummy interface node0 (node OS) or on lo (netns server).
+# Only that /32 is taken: lo also holds 127.0.0.1/8.
 protocol direct node0 {
-  ipv4;
-  interface "${facts.node0Interface}";
+  ipv4 { import where net = ${facts.node0}/32; };
+  interface ${NODE0_INTERFACES.map((name) => `"${name}"`).join(', ')};
 }
 `,
     kernel(facts.node0),

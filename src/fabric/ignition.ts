@@ -1,7 +1,8 @@
 /**
- * The default Ignition templates of a site: one per role of its netbooted
- * (VM) servers, in Yagura's template language (docs/api.md), turning the node
- * OS (docs/node-os.md) into that server. Rendered for a machine by the boot
+ * The default Ignition templates of a site: one per role of its servers, in
+ * Yagura's template language (docs/api.md), turning the node OS
+ * (docs/node-os.md) or a netns server (`yagura node join`, docs/node-join.md)
+ * into that server. Rendered for a machine by the boot
  * API, a template writes /etc/hostname, /etc/yagura/network.conf (node0 and
  * the uplinks eth0 → ToR1, eth1 → ToR2) and /etc/bird/bird.conf — the same
  * BIRD config serverConfig gives that machine, because both come from
@@ -9,7 +10,7 @@
  * data (addresses, rack) and the labels machinesFile gives every server (the
  * rack's AS, the hostname), since templates cannot compute.
  */
-import { identifier, NODE0_INTERFACE, serverBirdConfig, type ServerBgpFacts } from './bird.js';
+import { identifier, serverBirdConfig, type ServerBgpFacts } from './bird.js';
 import { LABELS, torName, type SitePlan } from './plan.js';
 
 /** The Ignition spec version of the templates (the node OS's ignition and ignition-validate take 3.0–3.3). */
@@ -34,15 +35,19 @@ const FROM = {
   nic: (i: 1 | 2, field: 'address' | 'maskbits' | 'gateway') => `{{ info.network.ipv4[${i}].${field} }}`,
 };
 
-/** The node OS's uplinks in PCI order: the first NIC faces ToR1, the second ToR2. */
+/** The uplinks: the first NIC (PCI order in the node OS, interface order in a netns server) faces ToR1, the second ToR2. */
 const UPLINKS = [
   { nic: 1, device: 'eth0' },
   { nic: 2, device: 'eth1' },
 ] as const;
 
-/** One template per role that has VM servers (netns servers get their files from the generator), sorted by role. */
+/**
+ * One template per role of the servers (not the boot servers), sorted by
+ * role. VM and netns servers of a role share it: the node OS and `yagura node
+ * join` apply the same three files (eth0/eth1 are the uplinks of both).
+ */
 export function ignitionTemplates(plan: SitePlan): IgnitionTemplate[] {
-  const roles = new Set(plan.machines.filter((machine) => machine.kind === 'vm' && !machine.boot).map((m) => m.role));
+  const roles = new Set(plan.machines.filter((machine) => !machine.boot).map((m) => m.role));
   return [...roles].sort().map((role) => ({ role, template: roleTemplate(plan, role) }));
 }
 
@@ -70,7 +75,6 @@ function roleFacts(role: string): ServerBgpFacts {
     rack: FROM.rack,
     asn: FROM.asn,
     node0: FROM.node0,
-    node0Interface: NODE0_INTERFACE.vm,
     tors: [
       { protocol: torProtocol(1), local: FROM.nic(1, 'address'), neighbor: FROM.nic(1, 'gateway') },
       { protocol: torProtocol(2), local: FROM.nic(2, 'address'), neighbor: FROM.nic(2, 'gateway') },
@@ -78,7 +82,7 @@ function roleFacts(role: string): ServerBgpFacts {
   };
 }
 
-/** /etc/yagura/network.conf, which the node OS's /init reads (docs/node-os.md). */
+/** /etc/yagura/network.conf, which the node OS's /init and `yagura node join` read (docs/node-os.md). */
 function networkConf(role: string): string {
   return [
     `# ${FROM.hostname}: server (${role}) of rack ${FROM.rack}. node0 is the address it announces by BGP;`,

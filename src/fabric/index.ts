@@ -1,8 +1,8 @@
 /**
  * The fabric room: a rack-standard site spec becomes one plan, and the plan
  * becomes every file a site needs — the virtual DC's topology, the IPAM
- * config, the machines to register, a BIRD config per router and netns
- * server, an Ignition template per role of netbooted servers — so they
+ * config, the machines to register, a BIRD config per router and netns boot
+ * server, an Ignition template per role of servers — so they
  * cannot disagree. Pure: the CLI writes the files.
  * Rendering is deterministic: the same spec gives byte-identical files.
  */
@@ -42,7 +42,7 @@ export function generateSite(spec: SiteSpec): GeneratedSite {
     ...birdConfigs(plan).map((config) => file(birdConfigPath(config.node), config.text)),
     ...ignitionTemplates(plan).map(({ role, template }) => file(ignitionTemplatePath(role), json(template))),
     ...plan.machines
-      .filter((machine) => machine.kind === 'netns')
+      .filter((machine) => machine.kind === 'netns' && machine.boot)
       .map((machine) => file(initScriptPath(machine.name), node0Script(machine), 0o755)),
   ];
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));

@@ -71,7 +71,47 @@ function torNamespace(tor: TorPlan, bootServers: MachinePlan[]): Yaml {
   };
 }
 
+/** Where `yagura node join` writes a netns server's files (its /etc/...). */
+export const nodeRootPath = '${RUN_DIR}/nodes/${NAME}';
+
+/**
+ * A netns server joins as a netbooted one does, minus the firmware: its one
+ * app, `yagura node join`, gets a DHCP lease through the ToRs' relay, fetches
+ * its Ignition config (its role's template, ignitions/ROLE.json) from a boot
+ * server by serial, writes it under the node's own root directory (netns
+ * nodes share the host's file system), configures node0 and the uplinks, and
+ * runs BIRD in the foreground. So its interfaces have no static addresses.
+ * `${YAGURA}` is this Yagura's CLI, expanded by the DC's supervisor.
+ */
 function netnsNode(plan: SitePlan, machine: MachinePlan): Yaml {
+  if (machine.boot) return staticNetnsNode(plan, machine);
+  const [tor1, tor2] = plan.racks[machine.rack]!.tors;
+  return {
+    kind: 'Node',
+    name: machine.name,
+    type: 'netns',
+    interfaces: [tor1.segment, tor2.segment],
+    apps: [
+      {
+        name: 'node-join',
+        command: [
+          '${YAGURA}',
+          'node',
+          'join',
+          '--serial',
+          machine.serial,
+          '--root',
+          nodeRootPath,
+          '--bird-socket',
+          '${RUN_DIR}/bird-${NAME}.ctl',
+        ],
+      },
+    ],
+  };
+}
+
+/** A netns boot server: static addresses, node0 by an init script, BIRD with its generated config. */
+function staticNetnsNode(plan: SitePlan, machine: MachinePlan): Yaml {
   const mask = plan.ipam['node-ipv4-range-mask'];
   const [tor1, tor2] = plan.racks[machine.rack]!.tors;
   return {
@@ -151,7 +191,7 @@ function dhcpRelayApp(tor: TorPlan, bootServers: MachinePlan[]): Yaml {
 }
 
 /**
- * The init script of a netns server: node0, the announced /32, on the
+ * The init script of a netns boot server: node0, the announced /32, on the
  * namespace's loopback. Neco puts it on a dummy interface; lo serves the same
  * purpose, exists in every namespace, and needs no kernel module (some
  * kernels, this CI host's included, have no dummy driver).

@@ -8,7 +8,7 @@
  * afterwards, also when a test fails.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -18,9 +18,20 @@ import { tempDir } from '../helpers/temp.js';
 
 const SPEC = fileURLToPath(new URL('../fixtures/fabric/2racks-netns.yml', import.meta.url));
 
-/** Every BIRD instance of the site and its BGP protocols' names, read from the generated configs. */
+/**
+ * Every BIRD instance of the site and its BGP protocols' names: read from the
+ * generated configs of spines, ToRs and boot servers; a server's BIRD config
+ * comes from its Ignition template (`yagura node join`), with a session to
+ * each ToR of its rack.
+ */
 function bgpSessions(out: string, node: string): string[] {
-  const config = readFileSync(join(out, 'bird', `${node}.conf`), 'utf8');
+  const path = join(out, 'bird', `${node}.conf`);
+  if (!existsSync(path)) {
+    const rack = /^rack(\d+)-/.exec(node)?.[1];
+    assert.ok(rack !== undefined, `${node} has no generated BIRD config and is no server`);
+    return [`rack${rack}_tor1`, `rack${rack}_tor2`];
+  }
+  const config = readFileSync(path, 'utf8');
   return [...config.matchAll(/^protocol bgp (\S+) from/gm)].map((match) => match[1]!);
 }
 

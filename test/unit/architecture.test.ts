@@ -21,6 +21,8 @@ const LAYER: Record<string, number> = {
   health: 3,
   release: 3,
   cluster: 3,
+  // What runs on a server (node join): a client of the boot API, standing on lib only.
+  node: 3,
   api: 4,
   console: 4,
   server: 5,

@@ -70,7 +70,7 @@ describe('fabric Ignition templates', () => {
   const machines = registered(generated);
   const servers = plan.machines.filter((machine) => !machine.boot);
 
-  it('one template per role of the VM servers, ignitions/ROLE.json', () => {
+  it('one template per role of the servers, ignitions/ROLE.json', () => {
     assert.deepEqual(
       generated.files.filter((file) => file.path.startsWith('ignitions/')).map((file) => file.path),
       ['ignitions/cs.json', 'ignitions/ss.json'],
@@ -126,11 +126,35 @@ describe('fabric Ignition templates', () => {
     });
   }
 
-  it('the BIRD config names the dummy node0 interface for VM servers and lo for netns ones', () => {
-    const vm = serverConfig(plan, plan.racks[0]!, servers[0]!);
-    assert.match(vm, /interface "node0";/);
-    const netns = site('test/fixtures/fabric/2racks-netns.yml');
-    assert.match(fileOf(netns, 'bird/rack0-cs1.conf'), /interface "lo";/);
-    assert.ok(!netns.files.some((file) => file.path.startsWith('ignitions/')), 'no netbooted servers, no templates');
+  it('one BIRD config for VM and netns servers: node0 from the dummy node0 or lo, only the /32', () => {
+    for (const server of servers) {
+      const config = serverConfig(plan, plan.racks[server.rack]!, server);
+      assert.match(config, /interface "node0", "lo";/);
+      assert.match(config, new RegExp(`import where net = ${server.node0.replace(/\./g, '\\.')}/32;`));
+    }
   });
+});
+
+describe('fabric Ignition templates for netns servers', () => {
+  const generated = site('test/fixtures/fabric/2racks-netns.yml');
+  const machines = registered(generated);
+  const servers = generated.plan.machines.filter((machine) => !machine.boot);
+
+  it('a template for every role of netns servers too, none for the boot servers', () => {
+    assert.deepEqual(
+      generated.files.filter((file) => file.path.startsWith('ignitions/')).map((file) => file.path),
+      ['ignitions/cs.json'],
+    );
+    assert.ok(servers.length > 0 && servers.every((server) => server.kind === 'netns'));
+  });
+
+  for (const server of servers) {
+    it(`${server.name}: the rendered config gives serverConfig's bird.conf and its network.conf`, () => {
+      const machine = machines.find((m) => m.spec.serial === server.serial)!;
+      const template = JSON.parse(fileOf(generated, ignitionTemplatePath(server.role))) as unknown;
+      const files = filesOf(renderJson(template, machineContext(machine, API, {})));
+      assert.equal(files.get('/etc/bird/bird.conf'), serverConfig(generated.plan, generated.plan.racks[server.rack]!, server));
+      assert.match(files.get('/etc/yagura/network.conf')!, new RegExp(`^uplink eth1 ${server.node2}/26$`, 'm'));
+    });
+  }
 });

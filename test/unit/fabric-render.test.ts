@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
-import { generateSite, parseSiteSpec, type GeneratedSite } from '../../src/fabric/index.js';
+import { generateSite, parseSiteSpec, serverConfig, type GeneratedSite } from '../../src/fabric/index.js';
 import { parseTopology } from '../../src/vdc/spec/index.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -46,8 +46,9 @@ describe('fabric: rendering', () => {
       const dir = tempDir('fabric-bird');
       try {
         const configs = site.files.filter((file) => file.path.startsWith('bird/'));
-        const netns = site.plan.machines.filter((machine) => machine.kind === 'netns').length;
-        assert.equal(configs.length, site.plan.spines.length + 2 * site.plan.racks.length + netns);
+        // Servers get theirs from their role's Ignition template; netns boot servers still run a generated one.
+        const netnsBoot = site.plan.machines.filter((machine) => machine.kind === 'netns' && machine.boot).length;
+        assert.equal(configs.length, site.plan.spines.length + 2 * site.plan.racks.length + netnsBoot);
         for (const config of configs) {
           const file = join(dir.path, config.path);
           mkdirSync(dirname(file), { recursive: true });
@@ -65,11 +66,23 @@ describe('fabric: rendering', () => {
     assert.deepEqual(generate('mixed.yml', MIXED).files, sites[2]!.site.files);
   });
 
-  it('gives every netns server a node0 init script and a BIRD app, and relays DHCP to every boot server', () => {
+  it('gives a netns boot server its node0 init script and BIRD, and relays DHCP to every boot server', () => {
     const site = sites[1]!.site;
-    assert.match(fileOf(site, 'init/rack1-cs1.sh'), /ip address add 10\.69\.0\.196\/32 dev lo/);
-    assert.equal(site.files.find((file) => file.path === 'init/rack1-cs1.sh')!.mode, 0o755);
+    assert.match(fileOf(site, 'init/boot-1.sh'), /ip address add 10\.69\.0\.195\/32 dev lo/);
+    assert.equal(site.files.find((file) => file.path === 'init/boot-1.sh')!.mode, 0o755);
     const topology = parseTopology([{ path: 'dc.yml', text: fileOf(site, 'dc.yml') }]);
+    const boot = topology.nodes.find((node) => node.name === 'boot-1')!;
+    assert.ok(boot.type === 'netns');
+    assert.equal(boot.initScripts.length, 1);
+    assert.match(boot.initScripts[0]!, /init\/boot-1\.sh$/);
+    assert.deepEqual(
+      boot.apps.map((app) => app.name),
+      ['bird'],
+    );
+    assert.deepEqual(
+      boot.interfaces.map((i) => i.addresses.map((address) => address.cidr)),
+      [['10.69.1.3/26'], ['10.69.1.67/26']],
+    );
     const tor = topology.networkNamespaces.find((ns) => ns.name === 'rack1-tor2')!;
     const relay = tor.apps.find((app) => app.name === 'dhcp-relay')!;
     assert.deepEqual(
@@ -78,13 +91,56 @@ describe('fabric: rendering', () => {
     );
   });
 
+  it('gives a netns server no addresses, no init script and no BIRD file: it runs yagura node join by serial', () => {
+    for (const { site } of sites) {
+      const topology = parseTopology([{ path: 'dc.yml', text: fileOf(site, 'dc.yml') }]);
+      for (const machine of site.plan.machines.filter((m) => m.kind === 'netns' && !m.boot)) {
+        const node = topology.nodes.find((n) => n.name === machine.name)!;
+        assert.ok(node.type === 'netns');
+        const rack = site.plan.racks[machine.rack]!;
+        assert.deepEqual(
+          node.interfaces.map((i) => [i.network, i.addresses]),
+          [
+            [rack.tors[0].segment, []],
+            [rack.tors[1].segment, []],
+          ],
+        );
+        assert.deepEqual(node.initScripts, []);
+        assert.deepEqual(node.apps, [
+          {
+            name: 'node-join',
+            command: [
+              '${YAGURA}',
+              'node',
+              'join',
+              '--serial',
+              machine.serial,
+              '--root',
+              '${RUN_DIR}/nodes/${NAME}',
+              '--bird-socket',
+              '${RUN_DIR}/bird-${NAME}.ctl',
+            ],
+          },
+        ]);
+        assert.ok(
+          !site.files.some((file) => file.path === `bird/${machine.name}.conf` || file.path === `init/${machine.name}.sh`),
+        );
+      }
+    }
+  });
+
   it('peers as Neco: eBGP ToR–spine, iBGP to the servers with the ToRs as passive reflectors, BFD, ECMP', () => {
     const site = sites[1]!.site;
     const tor = fileOf(site, 'bird/rack1-tor1.conf');
     assert.match(tor, /protocol bgp spine2 from spine \{\n {2}local 10\.0\.1\.11;\n {2}neighbor 10\.0\.1\.10 as 64599;/);
     assert.match(tor, /template bgp server \{\n {2}local 10\.69\.1\.1 as 64601;[^}]*passive on;\n {2}rr client;\n {2}bfd on;/);
     assert.match(tor, /merge paths on;/);
-    const server = fileOf(site, 'bird/rack1-cs1.conf');
+    const cs1 = site.plan.machines.find((machine) => machine.name === 'rack1-cs1')!;
+    const server = serverConfig(site.plan, site.plan.racks[1]!, cs1);
+    assert.match(
+      server,
+      /protocol direct node0 \{\n {2}ipv4 \{ import where net = 10\.69\.0\.196\/32; \};\n {2}interface "node0", "lo";/,
+    );
     assert.match(server, /export where net = 10\.69\.0\.196\/32;/);
     assert.match(server, /krt_prefsrc = 10\.69\.0\.196;/);
     assert.match(server, /protocol bgp rack1_tor2 from tor \{\n {2}local 10\.69\.1\.68;\n {2}neighbor 10\.69\.1\.65 as 64601;/);

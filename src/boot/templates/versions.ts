@@ -4,6 +4,10 @@
  * keeps its newest KEEP_VERSIONS templates; machines boot the highest.
  */
 
+import { compareVersions, sortVersions } from '../../lib/versions.js';
+
+export { compareVersions, newestVersion, sortVersions } from '../../lib/versions.js';
+
 export const KEEP_VERSIONS = 10;
 
 const VERSION_ID = /^(0|[1-9][0-9]{0,8})(\.(0|[1-9][0-9]{0,8})){0,3}$/;
@@ -14,21 +18,6 @@ export type VersionAdd = { kind: 'ok'; ids: string[]; pruned: string[] } | { kin
 export function versionProblem(id: string): string | undefined {
   if (VERSION_ID.test(id)) return undefined;
   return `${JSON.stringify(id)} is not a version: use 1 to 4 dotted numbers without leading zeros, e.g. 1.2.3`;
-}
-
-export function compareVersions(a: string, b: string): number {
-  const x = a.split('.').map(Number);
-  const y = b.split('.').map(Number);
-  for (let i = 0; i < Math.max(x.length, y.length); i++) {
-    const d = (x[i] ?? 0) - (y[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
-}
-
-/** Oldest first. */
-export function sortVersions(ids: readonly string[]): string[] {
-  return [...ids].sort(compareVersions);
 }
 
 /**
@@ -49,9 +38,4 @@ export function planVersionAdd(existing: readonly string[], id: string, keep = K
     };
   }
   return { kind: 'ok', ids: ids.slice(pruned.length), pruned };
-}
-
-/** The highest version, the one machines boot. */
-export function newestVersion(ids: readonly string[]): string | undefined {
-  return sortVersions(ids).at(-1);
 }

@@ -29,9 +29,10 @@ Writes into DIR:
                   (its boot servers run etcd, one cluster, and yagura serve on it: docs/site-spec.md)
   ipam.json       the address plan: yagura ipam set -f DIR/ipam.json
   machines.json   every server: yagura machines create -f DIR/machines.json
-  bird/NODE.conf  BIRD 2 for every spine, ToR and netns server
-  init/NODE.sh    node0 (the announced /32) of every netns server
-  ignitions/ROLE.json  the Ignition template of each VM server role (node OS: network + BIRD):
+  bird/NODE.conf  BIRD 2 for every spine, ToR and netns boot server
+  init/NODE.sh    node0 (the announced /32) of every netns boot server
+  ignitions/ROLE.json  the Ignition template of each server role (network + BIRD), applied by
+                  the node OS (VM servers) and yagura node join (netns servers):
                   yagura ignitions set ROLE ID -f DIR/ignitions/ROLE.json
 and prints the racks and every server's addresses. The same spec always gives
 byte-identical files; a DIR that already holds them is left alone.
