@@ -15,6 +15,7 @@ export const PURE_MODULES = [
   'src/inventory/search.ts',
   'src/boot/dhcp/codec-errors.ts',
   'src/boot/dhcp/describe-packet.ts',
+  'src/boot/dhcp/lease-view.ts',
   'src/boot/dhcp/hardware-address.ts',
   'src/boot/dhcp/option-stream.ts',
   'src/boot/dhcp/options.ts',

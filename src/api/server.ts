@@ -23,6 +23,7 @@ import { type BootSources, bootRoutes } from './routes/boot.js';
 import { assetRoutes } from './routes/assets.js';
 import { configRoutes } from './routes/config.js';
 import { cryptRoutes } from './routes/crypts.js';
+import { dhcpRoutes } from './routes/dhcp.js';
 import { ignitionRoutes } from './routes/ignitions.js';
 import { imageRoutes } from './routes/images.js';
 import { logRoutes } from './routes/logs.js';
@@ -106,6 +107,8 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
 
   machineRoutes(app, options.inventory);
   configRoutes(app, options.inventory);
+  // Leases live in the store, shared by every server on it: listed even where this server answers no DHCP.
+  dhcpRoutes(app, options.store);
   logRoutes(app, options.inventory);
   if (options.images) imageRoutes(app, options.images);
   if (options.assets) assetRoutes(app, options.assets);

@@ -1,10 +1,11 @@
 /**
  * `yagura ipam get|set` and `yagura dhcp get|set`: the two server-wide
  * configs. Both groups are the same two verbs over /api/v1/config/<name>, so
- * they share this file.
+ * they share this file; `dhcp` also lists the leases (dhcp-leases.ts).
  */
 import { Command } from 'commander';
 import { type ServerFlags, ServerClient, commandGroup } from './client/index.js';
+import { leasesVerb } from './dhcp-leases.js';
 import { readJsonFile } from './input.js';
 import { type OutputFormat, outputOption, printJson, printKeyValues } from './table.js';
 
@@ -14,6 +15,8 @@ interface ConfigGroup {
   description: string;
   example: string;
   notes: string;
+  /** Verbs of the group beyond get and set. */
+  more?: { verbs: Command[]; description: string };
 }
 
 export function ipamCommand(): Command {
@@ -36,6 +39,7 @@ export function dhcpCommand(): Command {
     description: 'the DHCP settings the boot servers hand out: lease time and DNS servers',
     example: '{"lease-minutes": 60, "dns-servers": ["10.0.0.53", "10.0.1.53"]}',
     notes: 'Fields left out take their defaults (lease-minutes 60, no DNS servers).',
+    more: { verbs: [leasesVerb()], description: 'list the leases they handed out' },
   });
 }
 
@@ -70,5 +74,6 @@ Examples:
       if (flags.output === 'json') return printJson(config);
       printKeyValues(Object.entries(config).map(([key, value]) => [key, Array.isArray(value) ? value.join(',') : String(value)]));
     });
-  return commandGroup(group.name, `show or set ${group.description}`, [get, set]);
+  const more = group.more ? `; ${group.more.description}` : '';
+  return commandGroup(group.name, `show or set ${group.description}${more}`, [get, set, ...(group.more?.verbs ?? [])]);
 }

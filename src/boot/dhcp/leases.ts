@@ -12,10 +12,14 @@
  * (the DHCP server counts and logs it) and the client tries again, most
  * likely on another address. The client keys are only an index: one that is
  * not an address is ignored and rewritten by the client's next lease.
+ *
+ * Listing the leases (`list`, for the API and `yagura dhcp leases`) does not
+ * stop at such a key: it returns the good leases and, apart, each corrupt key
+ * with its error, so one bad value never hides the others.
  */
 import { z } from 'zod';
 import { formatIPv4 } from '../../lib/ipv4.js';
-import { jsonCodec } from '../../store/codec.js';
+import { CorruptDocumentError, jsonCodec } from '../../store/codec.js';
 import { readDocument, transact, type Transaction } from '../../store/document.js';
 import { ContentionError } from '../../store/errors.js';
 import type { KeyValue, Store } from '../../store/interface.js';
@@ -61,6 +65,30 @@ export interface AddressRange {
 export function leaseKey(address: number): string {
   return `${LEASE_PREFIX}${address.toString(16).padStart(8, '0')}`;
 }
+
+/** The address a lease key names; undefined for a key that names none (written by something else). */
+export function addressOfLeaseKey(key: string): number | undefined {
+  const hex = key.slice(LEASE_PREFIX.length);
+  return key.startsWith(LEASE_PREFIX) && /^[0-9a-f]{8}$/.test(hex) ? parseInt(hex, 16) : undefined;
+}
+
+/** A key under dhcp/leases/ that holds no lease record, or names no address. */
+export interface CorruptLease {
+  key: string;
+  /** The address the key names, when it names one. */
+  address?: number;
+  /** What is wrong, naming the key (CorruptDocumentError's message). */
+  error: string;
+}
+
+/** Every lease key, read from one snapshot: the leases in address order, and apart the keys that are not leases. */
+export interface LeaseListing {
+  leases: DhcpLease[];
+  corrupt: CorruptLease[];
+}
+
+/** Keys per store read when listing every lease. */
+const LIST_PAGE = 1000;
 
 export type Claim = { kind: 'ok'; lease: DhcpLease } | { kind: 'exhausted' } | { kind: 'taken'; by: string };
 
@@ -168,6 +196,42 @@ export class DhcpLeaseRepository {
       this.write(tx, address, { mac: DECLINED, expires: this.now() + quarantineMs, state: 'declined' });
       return true;
     });
+  }
+
+  /**
+   * Every lease in the store, in address order: only the current ones (not yet
+   * expired) unless `all`. A corrupt key is reported in `corrupt`, whatever
+   * `all` says (its expiry is unknown, and DHCP never hands its address out).
+   */
+  async list(options: { all?: boolean } = {}): Promise<LeaseListing> {
+    const now = this.now();
+    const listing: LeaseListing = { leases: [], corrupt: [] };
+    let page = await this.store.range({ prefix: LEASE_PREFIX, limit: LIST_PAGE });
+    const revision = page.revision;
+    for (;;) {
+      for (const kv of page.kvs) this.listOne(kv, now, options.all === true, listing);
+      if (!page.more) break;
+      page = await this.store.range({ prefix: LEASE_PREFIX, limit: LIST_PAGE, after: page.next, revision });
+    }
+    // Key order is address order for the keys leaseKey writes; sorting keeps it so for any other spelling.
+    listing.leases.sort((a, b) => a.address - b.address);
+    listing.corrupt.sort((a, b) => (a.address ?? Infinity) - (b.address ?? Infinity) || a.key.localeCompare(b.key));
+    return listing;
+  }
+
+  private listOne(kv: KeyValue, now: number, all: boolean, listing: LeaseListing): void {
+    const address = addressOfLeaseKey(kv.key);
+    if (address === undefined) {
+      listing.corrupt.push({ key: kv.key, error: `the store's key ${kv.key} names no IPv4 address; delete that key` });
+      return;
+    }
+    try {
+      const record = leaseCodec.decode(kv);
+      if (all || record.expires > now) listing.leases.push({ ...record, address });
+    } catch (error) {
+      if (!(error instanceof CorruptDocumentError)) throw error;
+      listing.corrupt.push({ key: kv.key, address, error: error.message });
+    }
   }
 
   /** The live lease of `address`, if any. */
