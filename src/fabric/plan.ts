@@ -10,7 +10,7 @@ import { nicConfig, nodeAddresses } from '../inventory/ipam.js';
 import type { IpamConfig, MachineSpecInput } from '../inventory/model.js';
 import { planRegistration } from '../inventory/registration.js';
 import { formatIPv4, maskOf, parseCidrV4, parseIPv4 } from '../lib/ipv4.js';
-import type { ServerKind, SiteSpec } from './spec.js';
+import type { Firmware, ServerKind, SiteSpec } from './spec.js';
 
 export const BMC_TYPE = 'IPMI-2.0';
 
@@ -82,17 +82,33 @@ export interface MachinePlan {
   bmc: string;
   cpu: number;
   memory: string;
+  /** How a VM netboots (boot servers: uefi); netns servers ignore it. */
+  firmware: Firmware;
 }
 
 /** Decides the whole site. The spec has been checked (parseSiteSpec), so nothing here can fail on user input. */
 export function planSite(spec: SiteSpec): SitePlan {
   const { ipam } = spec;
   const spineAsn = spec.asnBase - 1;
-  const inputs: { input: MachineSpecInput; name: string; kind: ServerKind; cpu: number; memory: string }[] = [];
+  const inputs: {
+    input: MachineSpecInput;
+    name: string;
+    kind: ServerKind;
+    cpu: number;
+    memory: string;
+    firmware: Firmware;
+  }[] = [];
   for (const rack of spec.racks) {
     if (rack.bootServer) {
       const name = `boot-${rack.rack}`;
-      inputs.push({ input: machineInput(name, rack.rack, 'boot'), name, kind: rack.bootServer.kind, cpu: 2, memory: '2G' });
+      inputs.push({
+        input: machineInput(name, rack.rack, 'boot'),
+        name,
+        kind: rack.bootServer.kind,
+        cpu: 2,
+        memory: '2G',
+        firmware: 'uefi',
+      });
     }
     for (const group of rack.servers) {
       for (let n = 1; n <= group.count; n++) {
@@ -103,6 +119,7 @@ export function planSite(spec: SiteSpec): SitePlan {
           kind: group.kind,
           cpu: group.cpu,
           memory: group.memory,
+          firmware: group.firmware,
         });
       }
     }
@@ -117,7 +134,7 @@ export function planSite(spec: SiteSpec): SitePlan {
     throw new Error(`the site spec passed its checks but registration failed: ${registration.message}`);
   const machines = registration.machines.map((machine, i): MachinePlan => {
     const [node0, node1, node2] = machine.spec.ipv4 as [string, string, string];
-    const { name, kind, cpu, memory } = inputs[i]!;
+    const { name, kind, cpu, memory, firmware } = inputs[i]!;
     return {
       name,
       serial: machine.spec.serial,
@@ -132,6 +149,7 @@ export function planSite(spec: SiteSpec): SitePlan {
       bmc: machine.spec.bmc.ipv4,
       cpu,
       memory,
+      firmware,
     };
   });
 

@@ -23,6 +23,8 @@ import {
 } from '../lib/yaml-source.js';
 
 export type ServerKind = 'vm' | 'netns';
+/** How a VM server netboots: UEFI HTTP Boot (OVMF, Neco's way) or SeaBIOS with QEMU's iPXE ROM. */
+export type Firmware = 'uefi' | 'bios';
 
 export interface ServerGroup {
   role: string;
@@ -32,6 +34,8 @@ export interface ServerGroup {
   cpu: number;
   /** VM only: a size with a binary unit, as dc YAML takes it ("2G"). */
   memory: string;
+  /** VM only. */
+  firmware: Firmware;
 }
 
 export interface RackSpec {
@@ -74,6 +78,7 @@ const serverGroup = z.strictObject({
     .string()
     .regex(/^[1-9]\d*[KMGT](i)?$/, 'must be a size with a binary unit, e.g. 2G or 1536M')
     .optional(),
+  firmware: z.enum(['uefi', 'bios']).optional(),
 });
 const bootServer = z.union([z.boolean(), z.strictObject({ kind: kind.default('netns') })]);
 const servers = z.array(serverGroup);
@@ -164,7 +169,12 @@ function assemble(raw: RawSite, path: string, report: Report): SiteSpec {
     racks.push({
       rack,
       ...(boot === false ? {} : { bootServer: { kind: boot === true ? 'netns' : boot.kind } }),
-      servers: groups.map((group) => ({ ...group, cpu: group.cpu ?? 1, memory: group.memory ?? '2G' })),
+      servers: groups.map((group) => ({
+        ...group,
+        cpu: group.cpu ?? 1,
+        memory: group.memory ?? '2G',
+        firmware: group.firmware ?? 'uefi',
+      })),
     });
   }
 
@@ -181,7 +191,7 @@ function checkGroups(groups: RawSite['servers'], path: FieldPath, lastRack: numb
     if (roles.has(group.role)) report([...path, i, 'role'], `role ${group.role} appears twice: give one group a larger count`);
     roles.add(group.role);
     if (group.kind === 'netns') {
-      for (const field of ['cpu', 'memory'] as const)
+      for (const field of ['cpu', 'memory', 'firmware'] as const)
         if (group[field] !== undefined) report([...path, i, field], 'is only for kind: vm servers');
     }
     const longest = `rack${lastRack}-${group.role}${group.count}`;

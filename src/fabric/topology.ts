@@ -160,7 +160,7 @@ function vmNode(plan: SitePlan, machine: MachinePlan): Yaml {
     interfaces: [tor1.segment, tor2.segment],
     cpu: machine.cpu,
     memory: machine.memory,
-    uefi: true,
+    uefi: machine.firmware === 'uefi',
     smbios: { serial: machine.serial },
     bmc: { address: machine.bmc },
   };

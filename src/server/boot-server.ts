@@ -133,6 +133,7 @@ async function start(config: BootServerConfig, teardown: Teardown): Promise<Boot
       metrics,
       logger,
       advertiseUrl: config.advertiseUrl,
+      apiHost: config.listen.host,
       apiPort: http.port,
     });
     teardown.add('DHCP', () => started.stop());

@@ -4,11 +4,11 @@ import type { Registry } from 'prom-client';
 import { cachedConfig } from '../boot/dhcp/config-source.js';
 import { DhcpLeaseRepository } from '../boot/dhcp/leases.js';
 import { cachedLocalNodeAddress } from '../boot/dhcp/local-address.js';
+import { bootBaseUrl } from '../boot/dhcp/policy.js';
 import { DhcpServer } from '../boot/dhcp/server.js';
 import { chainScriptPath } from '../boot/ipxe.js';
 import type { Inventory } from '../inventory/inventory.js';
 import { UserError } from '../lib/errors.js';
-import { formatIPv4 } from '../lib/ipv4.js';
 import type { Store } from '../store/interface.js';
 import type { DhcpSettings } from './config.js';
 import { listenerText } from './listen.js';
@@ -18,8 +18,10 @@ export interface DhcpContext {
   inventory: Inventory;
   metrics: Registry;
   logger: Logger;
-  /** Where clients fetch boot files; undefined: the server identifier they got, on `apiPort`. */
+  /** Where clients fetch boot files; undefined: the API's own address when it listens on one, else the server identifier they got (bootBaseUrl). */
   advertiseUrl: string | undefined;
+  /** The address the HTTP API listens on, as given (0.0.0.0 for all). */
+  apiHost: string;
   apiPort: number;
 }
 
@@ -31,8 +33,9 @@ export async function startDhcp(settings: DhcpSettings, context: DhcpContext): P
     listen: { host: settings.listen.host, port: settings.listen.port },
     localAddress: (ipam) => settings.localAddress ?? localNodeAddress(ipam),
     serverId: settings.serverId,
-    bootUrls: (id) => {
-      const base = context.advertiseUrl ?? `http://${formatIPv4(id)}:${context.apiPort}`;
+    bootUrls: (serverId) => {
+      const { advertiseUrl, apiHost: listenHost, apiPort: port } = context;
+      const base = bootBaseUrl({ advertiseUrl, listenHost, port, serverId });
       return { ipxeEfi: `${base}/api/v1/boot/ipxe.efi`, ipxeScript: `${base}${chainScriptPath()}` };
     },
     logger: context.logger.child({ part: 'dhcp' }),

@@ -7,12 +7,12 @@
  * netns.ts kills it at process exit if a test dies first.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { IP, type NetNs, registerCleanup } from './netns.js';
 import { tempDir } from './temp.js';
 import { detectAccel } from '../../src/vdc/host/accel.js';
-import type { Accel } from '../../src/vdc/host/qemu-args.js';
+import { type Accel, OVMF_CODE, OVMF_NO_PXE, OVMF_VARS_TEMPLATE } from '../../src/vdc/host/qemu-args.js';
 
 export const QEMU = process.env.YAGURA_TEST_QEMU ?? '/usr/bin/qemu-system-x86_64';
 /** Legacy-BIOS iPXE ROM for QEMU's e1000 (ipxe-qemu); the machine boots it with -boot n. */
@@ -29,6 +29,14 @@ export interface QemuOptions {
   kernel?: { kernel: string; initrd: string; append: string };
   /** One e1000 NIC on an existing tap (with its iPXE ROM); netboot: true adds -boot n. */
   nic?: { tap: string; mac?: string; romfile?: string };
+  /**
+   * Boot firmware and NIC as `yagura dc` gives a VM node (src/vdc/host/qemu-args.ts):
+   * 'uefi' is OVMF with a fresh copy of its variable store, the product's
+   * knobs that leave out PXE (OVMF_NO_PXE), and a virtio-net NIC without an
+   * option ROM (OVMF's own HTTP Boot); 'bios' is SeaBIOS with a virtio-net NIC
+   * and QEMU's default iPXE ROM for it (ipxe-qemu). Unset: SeaBIOS and `nic` as e1000.
+   */
+  firmware?: 'uefi' | 'bios';
   netboot?: boolean;
   /** Also open a QMP socket (its path is Qemu.qmpSocket). */
   qmp?: boolean;
@@ -70,7 +78,19 @@ export class Qemu {
     this.dir = tempDir(`qemu-${name}`);
     this.consoleLog = join(this.dir.path, 'console.log');
     this.qmpSocket = options.qmp ? join(this.dir.path, 'qmp.sock') : undefined;
-    this.command = [QEMU, ...qemuArgs(options, this.consoleLog, this.qmpSocket)];
+    let firmware: string[] = [];
+    if (options.firmware === 'uefi') {
+      for (const file of [OVMF_CODE, OVMF_VARS_TEMPLATE])
+        if (!existsSync(file)) throw new Error(`UEFI QEMU tests need ${file} (the Debian package ovmf)`);
+      const vars = join(this.dir.path, 'OVMF_VARS.fd');
+      copyFileSync(OVMF_VARS_TEMPLATE, vars);
+      firmware = [
+        ...['-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`],
+        ...['-drive', `if=pflash,format=raw,unit=1,file=${vars}`],
+        ...OVMF_NO_PXE,
+      ];
+    }
+    this.command = [QEMU, ...qemuArgs(options, this.consoleLog, this.qmpSocket), ...firmware];
     const argv = options.netns ? [IP, 'netns', 'exec', options.netns.name, ...this.command] : this.command;
     // `ip netns exec` execs QEMU in place: the child's PID is QEMU's.
     this.child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -203,12 +223,13 @@ function qemuArgs(options: QemuOptions, consoleLog: string, qmpSocket: string | 
     args.push('-kernel', options.kernel.kernel, '-initrd', options.kernel.initrd, '-append', options.kernel.append);
   if (options.nic) {
     const mac = options.nic.mac ?? '52:54:00:00:00:01';
-    args.push(
-      '-netdev',
-      `tap,id=net0,ifname=${options.nic.tap},script=no,downscript=no`,
-      '-device',
-      `e1000,netdev=net0,mac=${mac},romfile=${options.nic.romfile ?? IPXE_E1000_ROM}`,
-    );
+    const device =
+      options.firmware === 'uefi'
+        ? `virtio-net-pci,netdev=net0,mac=${mac},romfile=`
+        : options.firmware === 'bios'
+          ? `virtio-net-pci,netdev=net0,mac=${mac}`
+          : `e1000,netdev=net0,mac=${mac},romfile=${options.nic.romfile ?? IPXE_E1000_ROM}`;
+    args.push('-netdev', `tap,id=net0,ifname=${options.nic.tap},script=no,downscript=no`, '-device', device);
   }
   if (options.netboot) args.push('-boot', 'n');
   args.push(...(options.extraArgs ?? []));

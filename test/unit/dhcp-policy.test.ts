@@ -6,6 +6,7 @@ import {
   getIPv4,
   getIPv4List,
   getString,
+  getSubOptions,
   getUint32,
   setIPv4,
   setString,
@@ -15,7 +16,9 @@ import { BootOp, type DhcpPacket } from '../../src/boot/dhcp/packet.js';
 import {
   bootFile,
   classify,
+  bootBaseUrl,
   destination,
+  IPXE_NO_PXEDHCP,
   outsideSegment,
   type RequestView,
   segmentFor,
@@ -120,8 +123,9 @@ describe('DHCP policy', () => {
   it('hands UEFI HTTP Boot clients the iPXE EFI binary with option 60 echoed, iPXE clients the chain script, others nothing', () => {
     const httpBoot = request({ vendorClass: 'HTTPClient:Arch:00016:UNDI:003001', architectures: [0x10] });
     assert.deepEqual(bootFile(httpBoot, urls), { file: urls.ipxeEfi, vendorClass: 'HTTPClient' });
-    assert.deepEqual(bootFile(request({ userClass: 'iPXE', architectures: [0x10] }), urls), { file: urls.ipxeScript });
-    assert.deepEqual(bootFile(request({ ipxeOptions: true }), urls), { file: urls.ipxeScript });
+    const ipxe = { file: urls.ipxeScript, ipxeSettings: new Map([[IPXE_NO_PXEDHCP, Uint8Array.of(1)]]) };
+    assert.deepEqual(bootFile(request({ userClass: 'iPXE', architectures: [0x10] }), urls), ipxe);
+    assert.deepEqual(bootFile(request({ ipxeOptions: true }), urls), ipxe);
     assert.equal(bootFile(request({ vendorClass: 'PXEClient:Arch:00000:UNDI:002001', architectures: [0] }), urls), undefined);
     assert.equal(
       bootFile(request({ vendorClass: 'HTTPClient:Arch:00007', architectures: [0x07] }), urls),
@@ -200,6 +204,11 @@ describe('DHCP replies', () => {
       [3600, 1800, 3150],
     );
     assert.equal(offer.file, urls.ipxeScript, 'an iPXE client gets the chain script');
+    assert.deepEqual(
+      getSubOptions(o, DhcpOption.IPXE_ENCAPSULATED),
+      new Map([[176, Buffer.from([1])]]),
+      'and iPXE’s no-pxedhcp setting (175.176 = 1), so it does not wait for ProxyDHCP offers',
+    );
   });
 
   it('acknowledges with what is left of the bound lease and the client’s own ciaddr', () => {
@@ -229,6 +238,23 @@ describe('DHCP replies', () => {
     assert.equal(pxe.file, '');
     assert.equal(pxe.options.has(DhcpOption.VENDOR_CLASS_IDENTIFIER), false);
     assert.equal(pxe.options.has(DhcpOption.BOOTFILE_NAME), false);
+    for (const client of [http, pxe])
+      assert.equal(client.options.has(DhcpOption.IPXE_ENCAPSULATED), false, 'iPXE settings go to iPXE clients only');
+  });
+
+  it('points boot URLs at the advertised URL, else at the one address the API listens on, else at the server identifier', () => {
+    const serverId = ip('10.69.0.67');
+    assert.equal(
+      bootBaseUrl({ advertiseUrl: 'http://boot.example:8080', listenHost: '10.69.0.3', port: 10080, serverId }),
+      'http://boot.example:8080',
+    );
+    assert.equal(
+      bootBaseUrl({ listenHost: '10.69.0.3', port: 10080, serverId }),
+      'http://10.69.0.3:10080',
+      'an API bound to node0 only is not reachable at the segment address DHCP answers from',
+    );
+    for (const listenHost of ['0.0.0.0', '::', '', 'localhost'])
+      assert.equal(bootBaseUrl({ listenHost, port: 10080, serverId }), 'http://10.69.0.67:10080', `listening on ${listenHost}`);
   });
 
   it('puts a boot URL too long for the 128-byte file field into option 67 instead', () => {

@@ -32,9 +32,9 @@ describe('fabric: the site spec', () => {
       path: 's.yml',
       text: 'racks: 2\nservers: [{role: cs, count: 1}]\noverrides:\n  - {rack: 1, boot-server: false, servers: [{role: ss, count: 2, kind: netns}]}\n',
     });
-    assert.deepEqual(spec.racks[0]!.servers, [{ role: 'cs', count: 1, kind: 'vm', cpu: 1, memory: '2G' }]);
+    assert.deepEqual(spec.racks[0]!.servers, [{ role: 'cs', count: 1, kind: 'vm', cpu: 1, memory: '2G', firmware: 'uefi' }]);
     assert.equal(spec.racks[1]!.bootServer, undefined);
-    assert.deepEqual(spec.racks[1]!.servers, [{ role: 'ss', count: 2, kind: 'netns', cpu: 1, memory: '2G' }]);
+    assert.deepEqual(spec.racks[1]!.servers, [{ role: 'ss', count: 2, kind: 'netns', cpu: 1, memory: '2G', firmware: 'uefi' }]);
   });
 
   it('reports every schema problem with its position', () => {

@@ -79,7 +79,7 @@ describe('QEMU command line of a VM node', () => {
     ]);
   });
 
-  it('a UEFI node with volumes and a TPM: OVMF pflash, no iPXE ROM, virtio drives, 9p, swtpm socket, a PXE-once boot', () => {
+  it('a UEFI node with volumes and a TPM: OVMF pflash, no iPXE ROM, no PXE boot options, virtio drives, 9p, swtpm socket, a PXE-once boot', () => {
     const node = vmNode(
       'boot-0',
       'kind: Network',
@@ -115,6 +115,9 @@ describe('QEMU command line of a VM node', () => {
       ...['-smbios', 'type=1,serial=boot0001'],
       ...['-drive', 'if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd'],
       ...['-drive', `if=pflash,format=raw,unit=1,file=${DATA}/nvram/boot-0.fd`],
+      // OVMF skips its PXE boot options: HTTP Boot is the first network option.
+      ...['-fw_cfg', 'name=opt/org.tianocore/IPv4PXESupport,string=n'],
+      ...['-fw_cfg', 'name=opt/org.tianocore/IPv6PXESupport,string=n'],
       ...['-boot', 'once=n,reboot-timeout=30000'],
       ...['-netdev', 'tap,id=net0,ifname=yg-t0,script=no,downscript=no'],
       ...['-device', `virtio-net-pci,netdev=net0,mac=${macAddress('dc1', 'boot-0', 0)},romfile=`],

@@ -14,6 +14,7 @@ import {
   getUint16List,
   setIPv4,
   setIPv4List,
+  setSubOptions,
   setString,
   setUint32,
 } from './options.js';
@@ -77,6 +78,7 @@ export function addressReply({ packet, request, type, lease, context, dhcp, urls
   }
   const boot = bootFile(request, urls);
   if (boot?.vendorClass) setString(options, DhcpOption.VENDOR_CLASS_IDENTIFIER, boot.vendorClass);
+  if (boot?.ipxeSettings) setSubOptions(options, DhcpOption.IPXE_ENCAPSULATED, boot.ipxeSettings);
   if (boot && boot.file.length > FILE_FIELD_MAX) setString(options, DhcpOption.BOOTFILE_NAME, boot.file);
   return {
     ...replyTo(packet, type, options),

@@ -174,11 +174,27 @@ function smbiosOption(node: VmNode): string {
   return `type=1,${fields.join(',')}`;
 }
 
+/**
+ * OVMF's network boot options that UEFI VMs do without: PXE over IPv4 and
+ * IPv6. OVMF tries every NIC's PXEv4, PXEv6, HTTPv4 and HTTPv6 options in that
+ * order, and Yagura's DHCP gives PXE clients no boot file (it serves UEFI HTTP
+ * Boot and iPXE only), so each PXE attempt only waits out its DHCP retries:
+ * about 60 s for IPv4 and 60 s for IPv6 before HTTP Boot starts (measured under
+ * TCG, see docs/netboot.md). With these fw_cfg knobs (edk2's
+ * NetworkPkg, read by Debian's OVMF 2022.11) the PXE options are never
+ * created, and HTTP Boot over IPv4 is the first network option.
+ */
+export const OVMF_NO_PXE = [
+  ...['-fw_cfg', 'name=opt/org.tianocore/IPv4PXESupport,string=n'],
+  ...['-fw_cfg', 'name=opt/org.tianocore/IPv6PXESupport,string=n'],
+];
+
 function firmwareArgs(node: VmNode, paths: NodePaths): string[] {
   if (!node.uefi) return []; // SeaBIOS, QEMU's default
   return [
     ...['-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${escape(OVMF_CODE)}`],
     ...['-drive', `if=pflash,format=raw,unit=1,file=${escape(paths.nvram)}`],
+    ...OVMF_NO_PXE,
   ];
 }
 
@@ -199,7 +215,7 @@ function nicArgs(input: QemuArgsInput): string[] {
       netdev.push(`queues=${queues}`);
       device.push(`mq=on,vectors=${2 * queues + 2}`);
     }
-    // UEFI: no iPXE ROM, so OVMF's own network stack does PXE and HTTP boot. BIOS: ipxe-qemu's ROM (QEMU's default).
+    // UEFI: no iPXE ROM, so OVMF's own network stack does HTTP Boot (PXE is off, see OVMF_NO_PXE). BIOS: ipxe-qemu's ROM (QEMU's default).
     if (node.uefi) device.push('romfile=');
     return ['-netdev', netdev.join(','), '-device', device.join(',')];
   });
