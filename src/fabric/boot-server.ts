@@ -29,9 +29,14 @@ export interface AppDocument {
   command: string[];
 }
 
-/** etcd and `yagura serve` for `boot`, one of `bootServers` (all of the site's, which form one etcd cluster). */
-export function bootServerApps(boot: MachinePlan, bootServers: readonly MachinePlan[]): AppDocument[] {
-  return [etcdApp(boot, bootServers), serveApp(boot, bootServers)];
+/**
+ * What boot server `boot` runs: an etcd member and `yagura serve` when it is
+ * one of the core (the boot servers that form the etcd cluster), else
+ * `yagura serve` alone, on the core's cluster.
+ */
+export function bootServerApps(boot: MachinePlan, core: readonly MachinePlan[]): AppDocument[] {
+  const member = core.some((machine) => machine.name === boot.name);
+  return member ? [etcdApp(boot, core), serveApp(boot, core)] : [serveApp(boot, core)];
 }
 
 export function etcdClientUrl(machine: MachinePlan): string {

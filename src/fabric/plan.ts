@@ -24,6 +24,12 @@ export interface SitePlan {
   bmcNetwork: string;
   /** Every machine, in registration order (rack, then index): the order machines.json lists them. */
   machines: MachinePlan[];
+  /**
+   * The core: the netns boot servers that form the etcd cluster (the first
+   * `etcd-members` by rack). The ToRs relay DHCP to them; every other netns
+   * boot server runs `yagura serve` on their cluster.
+   */
+  core: MachinePlan[];
 }
 
 export interface SpinePlan {
@@ -197,7 +203,8 @@ export function planSite(spec: SiteSpec): SitePlan {
   for (const spine of spines) spine.links.sort((a, b) => parseIPv4(a.spineAddress)! - parseIPv4(b.spineAddress)!);
   const bmcPool = parseCidrV4(ipam['bmc-ipv4-pool'])!;
   const bmcNetwork = `${formatIPv4(bmcPool.network + ipam['bmc-ipv4-gateway-offset'])}/${ipam['bmc-ipv4-range-mask']}`;
-  return { name: spec.name, ipam, spineAsn, spines, racks, bmcNetwork, machines };
+  const core = machines.filter((machine) => machine.boot && machine.kind === 'netns').slice(0, spec.etcdMembers);
+  return { name: spec.name, ipam, spineAsn, spines, racks, bmcNetwork, machines, core };
 }
 
 /**

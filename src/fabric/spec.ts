@@ -55,6 +55,12 @@ export interface SiteSpec {
   ipam: IpamConfig;
   /** The pool the ToR–spine /31 links are cut from, in order. */
   spineTorPool: string;
+  /**
+   * How many netns boot servers, the first ones by rack, form the etcd
+   * cluster (the core); the others run `yagura serve` on it. Fixed when the
+   * site grows, so adding a rack changes nothing on the running ones.
+   */
+  etcdMembers: number;
 }
 
 /** Neco's dctest address plan (reference neco.md §A2): /26 ranges, 3 addresses a node, boot server at index 3. */
@@ -63,6 +69,8 @@ export const DCTEST_IPAM: IpamConfig = { ...REFERENCE_IPAM, 'node-ipv4-pool': '1
 const WIDE_NODE_POOL = '10.69.0.0/16';
 export const DEFAULT_ASN_BASE = 64600;
 export const DEFAULT_SPINE_TOR_POOL = '10.0.1.0/24';
+/** Neco's boot servers: an etcd cluster of three, so one may fail. */
+export const DEFAULT_ETCD_MEMBERS = 3;
 /** The DC name rules of `yagura dc` (lower case, digits, "-", at most 32). */
 const SITE_NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;
 /** Node and NetworkNamespace names in dc YAML. */
@@ -98,6 +106,7 @@ const siteSchema = z.strictObject({
   'asn-base': z.number().int().min(2).max(4294967294).default(DEFAULT_ASN_BASE),
   ipam: ipamConfig.partial().optional(),
   'spine-tor-pool': z.string().default(DEFAULT_SPINE_TOR_POOL),
+  'etcd-members': z.number().int().min(1).max(7).optional(),
 });
 type RawSite = z.infer<typeof siteSchema>;
 
@@ -181,7 +190,19 @@ function assemble(raw: RawSite, path: string, report: Report): SiteSpec {
   const ipam = addressPlan(raw, racks, report);
   checkAsns(raw, report);
   checkSpineTorPool(raw, report);
-  return { name, spines: raw.spines, racks, asnBase: raw['asn-base'], ipam, spineTorPool: raw['spine-tor-pool'] };
+  const netnsBootServers = racks.filter((rack) => rack.bootServer?.kind === 'netns').length;
+  const etcdMembers = raw['etcd-members'] ?? Math.min(DEFAULT_ETCD_MEMBERS, netnsBootServers);
+  if (raw['etcd-members'] !== undefined && etcdMembers > netnsBootServers)
+    report(['etcd-members'], `${etcdMembers} etcd members need as many netns boot servers; the site has ${netnsBootServers}`);
+  return {
+    name,
+    spines: raw.spines,
+    racks,
+    asnBase: raw['asn-base'],
+    ipam,
+    spineTorPool: raw['spine-tor-pool'],
+    etcdMembers,
+  };
 }
 
 /** Checks a list of server groups once, however many racks take it. */

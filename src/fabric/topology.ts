@@ -29,20 +29,15 @@ export function renderTopology(plan: SitePlan): string {
 }
 
 export function topologyDocuments(plan: SitePlan): Yaml[] {
-  const bootServers = plan.machines.filter((machine) => machine.boot);
   return [
     ...plan.racks.flatMap((rack) => rack.tors.map((tor) => ({ kind: 'Network', name: tor.segment, type: 'internal' }))),
     ...plan.spines.flatMap((spine) => spine.links.map((link) => ({ kind: 'Network', name: link.network, type: 'internal' }))),
     { kind: 'Network', name: 'bmc', type: 'bmc', address: plan.bmcNetwork },
     ...plan.spines.map(spineNamespace),
     ...plan.racks.flatMap((rack) => [
-      ...rack.tors.map((tor) => torNamespace(tor, bootServers)),
+      ...rack.tors.map((tor) => torNamespace(tor, plan.core)),
       ...rack.machines.map((machine) =>
-        machine.kind === 'vm'
-          ? vmNode(plan, machine)
-          : machine.boot
-            ? bootServerNode(plan, machine, bootServers)
-            : netnsNode(plan, machine),
+        machine.kind === 'vm' ? vmNode(plan, machine) : machine.boot ? bootServerNode(plan, machine) : netnsNode(plan, machine),
       ),
     ]),
   ];
@@ -133,10 +128,9 @@ function staticNetnsNode(plan: SitePlan, machine: MachinePlan): Yaml {
  * netns boot server, and `yagura serve` on that cluster. A VM boot server
  * (vmNode) runs nothing yet: it has no OS image.
  */
-function bootServerNode(plan: SitePlan, machine: MachinePlan, bootServers: MachinePlan[]): Yaml {
+function bootServerNode(plan: SitePlan, machine: MachinePlan): Yaml {
   const mask = plan.ipam['node-ipv4-range-mask'];
   const [tor1, tor2] = plan.racks[machine.rack]!.tors;
-  const members = bootServers.filter((boot) => boot.kind === 'netns');
   return {
     kind: 'Node',
     name: machine.name,
@@ -147,7 +141,7 @@ function bootServerNode(plan: SitePlan, machine: MachinePlan, bootServers: Machi
     ],
     // node0 is on lo before the apps start: etcd, serve and DHCP bind to it.
     'init-scripts': [initScriptPath(machine.name)],
-    apps: [birdApp(machine.name), ...bootServerApps(machine, members)],
+    apps: [birdApp(machine.name), ...bootServerApps(machine, plan.core)],
   };
 }
 

@@ -92,12 +92,50 @@ overrides:
       const serve = appsOf(mixed, name).get('yagura')!;
       assert.equal(serve.find((word) => word.startsWith('--etcd-endpoints='))!.split(',').length, 2);
     }
-    // The ToRs still relay to every boot server, the VM one included.
+    // The ToRs relay to the core: the netns boot servers that run etcd and serve, not the VM one.
     const tor = mixed.networkNamespaces.find((ns) => ns.name === 'rack0-tor1')!;
-    assert.equal(
-      tor.apps.find((app) => app.name === 'dhcp-relay')!.command.filter((w) => w.startsWith('--dhcp-relay=')).length,
-      3,
+    assert.deepEqual(
+      tor.apps.find((app) => app.name === 'dhcp-relay')!.command.filter((w) => w.startsWith('--dhcp-relay=')),
+      ['--dhcp-relay=10.69.0.65,10.69.0.3', '--dhcp-relay=10.69.0.65,10.69.1.131'],
     );
+  });
+
+  it('makes the core of the first etcd-members boot servers (default 3); the others run serve on it', () => {
+    const site4 = topologyOf(generateSite(parseSiteSpec({ path: 'four.yml', text: 'racks: 4\n' })));
+    for (const name of ['boot-0', 'boot-1', 'boot-2'])
+      assert.deepEqual([...appsOf(site4, name).keys()], ['bird', 'etcd', 'yagura']);
+    assert.deepEqual([...appsOf(site4, 'boot-3').keys()], ['bird', 'yagura']);
+    const serve = appsOf(site4, 'boot-3').get('yagura')!;
+    assert.equal(
+      serve.find((word) => word.startsWith('--etcd-endpoints=')),
+      '--etcd-endpoints=http://10.69.0.3:2379,http://10.69.0.195:2379,http://10.69.1.131:2379',
+    );
+    assert.throws(
+      () => parseSiteSpec({ path: 'two.yml', text: 'racks: 2\netcd-members: 3\n' }),
+      /etcd-members: 3 etcd members need as many netns boot servers; the site has 2/,
+    );
+  });
+
+  it('changes nothing that runs when a rack is added with the core pinned', () => {
+    const nodes = (racks: number) =>
+      topologyOf(
+        generateSite(
+          parseSiteSpec({
+            path: 'grow.yml',
+            text: `racks: ${racks}\netcd-members: 2\nservers: [{ role: cs, count: 1, kind: netns }]\n`,
+          }),
+        ),
+      );
+    const two = nodes(2);
+    const three = nodes(3);
+    for (const name of ['boot-0', 'boot-1', 'rack0-cs1', 'rack1-cs1'])
+      assert.deepEqual(appsOf(three, name), appsOf(two, name), `${name} runs the same commands`);
+    for (const ns of two.networkNamespaces)
+      assert.deepEqual(
+        three.networkNamespaces.find((other) => other.name === ns.name)!.apps,
+        ns.apps,
+        `${ns.name} runs the same commands`,
+      );
   });
 
   it('leaves netns servers that are not boot servers with BIRD alone', () => {
