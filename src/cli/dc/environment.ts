@@ -18,6 +18,8 @@ export interface DcEnvironment {
   accel?: Accel;
   /** YAGURA_BMC_IPMI_PORT, YAGURA_BMC_REDFISH_PORT: the ports the virtual BMCs listen on. */
   bmcPorts: BmcPorts;
+  /** YAGURA_DC_VMS_POWER (on or off, default on): whether the supervisor powers the VMs on when the DC starts. */
+  powerOnVms: boolean;
 }
 
 export function readDcEnvironment(env: NodeJS.ProcessEnv = process.env): DcEnvironment {
@@ -35,5 +37,6 @@ export function readDcEnvironment(env: NodeJS.ProcessEnv = process.env): DcEnvir
       ipmi: Number(env.YAGURA_BMC_IPMI_PORT ?? DEFAULT_BMC_PORTS.ipmi),
       redfish: Number(env.YAGURA_BMC_REDFISH_PORT ?? DEFAULT_BMC_PORTS.redfish),
     },
+    powerOnVms: env.YAGURA_DC_VMS_POWER !== 'off',
   };
 }

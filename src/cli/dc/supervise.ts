@@ -10,8 +10,8 @@ export function superviseVerb(): Command {
     .action(async (runDir: string) => {
       const { runSupervisor } = await import('../../vdc/supervisor/supervisor.js');
       // The supervisor's environment is `dc up`'s (plus its mark): it reads the same YAGURA_* variables here.
-      const { tools, accel, bmcPorts } = readDcEnvironment();
+      const { tools, accel, bmcPorts, powerOnVms } = readDcEnvironment();
       // ${YAGURA} in app commands runs this same CLI: the supervisor is started with `dc up`'s own entry.
-      await runSupervisor(runDir, { tools, ...(accel ? { accel } : {}), bmcPorts, yagura: selfEntry() });
+      await runSupervisor(runDir, { tools, ...(accel ? { accel } : {}), bmcPorts, yagura: selfEntry(), powerOnVms });
     });
 }

@@ -11,14 +11,17 @@ export function upVerb(): Command {
     .argument('<files...>', 'topology YAML files (multi-document; merged in order)')
     .option('--name <name>', "the data center's name (default: from the first file's name)")
     .option('--foreground', 'stay in the foreground and remove the data center on Ctrl-C or SIGTERM')
+    .option('--vms-off', 'leave the VMs powered off: power them on through their BMCs (as YAGURA_DC_VMS_POWER=off)')
     .addHelpText(
       'after',
       `
 Running "up" again for a running data center is refused (say "down" first). If
 the previous run crashed (e.g. was SIGKILLed), its leftovers are removed first.`,
     )
-    .action(async (files: string[], flags: RootFlags & { name?: string; foreground?: boolean }) => {
+    .action(async (files: string[], flags: RootFlags & { name?: string; foreground?: boolean; vmsOff?: boolean }) => {
       requireRoot();
+      // The supervisor inherits this process's environment and reads it there.
+      if (flags.vmsOff) process.env.YAGURA_DC_VMS_POWER = 'off';
       const { tools, uplinkNamespace } = readDcEnvironment();
       const dc = checkDcName(flags.name ?? dcNameFromFile(files[0]!));
       const started = Date.now();

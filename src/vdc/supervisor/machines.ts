@@ -104,6 +104,10 @@ export class Machines {
     const fixed = this.plan.bmcs;
     await Promise.all(fixed.map((address) => this.startBmc(this.vms.get(address.node)!, address)));
     if (fixed.length > 0) progress(`BMCs: ${fixed.map((b) => `${b.node} ${b.address}`).join(', ')}`);
+    if (!this.options.powerOnVms) {
+      progress(`${nodes.length} VM${nodes.length === 1 ? '' : 's'} left off: power them on through their BMCs`);
+      return;
+    }
     progress(`powering on ${nodes.length} VM${nodes.length === 1 ? '' : 's'} (${accel.toUpperCase()})`);
     await Promise.all([...this.vms.values()].map((vm) => vm.machine.powerOn()));
     progress(`VMs on: ${nodes.map((node) => node.name).join(', ')}`);

@@ -23,4 +23,6 @@ export interface SupervisorOptions {
   bmcPorts: BmcPorts;
   /** The words that run this Yagura CLI, for ${YAGURA} in app commands (expandCommand). */
   yagura: readonly string[];
+  /** Whether VMs are powered on when the DC starts (YAGURA_DC_VMS_POWER=off: they wait for their BMC). */
+  powerOnVms: boolean;
 }
