@@ -24,6 +24,7 @@ const GROUPS: Record<string, () => Promise<Command[]>> = {
   token: async () => [(await import('./token.js')).tokenCommand()],
   dc: async () => [(await import('./dc/index.js')).dcCommand()],
   node: async () => [(await import('./node.js')).nodeCommand()],
+  dctest: async () => [(await import('./dctest.js')).dctestCommand()],
 };
 
 const program = new Command('yagura')

@@ -5,15 +5,12 @@
  * to DIR and renamed into place, so DIR holds either the old files or all of
  * the new ones; a DIR this verb did not write is refused unless --force.
  */
-import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { generateSite, parseSiteSpec, summarize, type GeneratedFile } from '../../fabric/index.js';
 import { UserError } from '../../lib/errors.js';
-
-/** Marks a directory as this verb's output, so that running it again may replace it. */
-export const MARKER = '.yagura-generated';
+import { GENERATED_MARKER as MARKER, writeGeneratedDir } from '../../lib/generated-dir.js';
 
 export function generateVerb(): Command {
   return new Command('generate')
@@ -57,65 +54,10 @@ Example:
           mode: 0o644,
         },
       ];
-      const outcome = await writeAtomically(resolve(flags.out), files, flags.force === true);
+      const outcome = await writeGeneratedDir(resolve(flags.out), files, flags.force === true);
       process.stdout.write(summarize(site.plan));
       process.stdout.write(
         `\n${outcome === 'unchanged' ? 'unchanged' : 'wrote'} ${files.length - 1} files in ${flags.out}; start it with:\n  sudo yagura dc up ${join(flags.out, 'dc.yml')} --name ${site.plan.name}\n`,
       );
     });
-}
-
-async function writeAtomically(dir: string, files: GeneratedFile[], force: boolean): Promise<'written' | 'unchanged'> {
-  const existing = await listing(dir);
-  if (existing !== undefined && existing.length > 0) {
-    if (!existing.includes(MARKER) && !force)
-      throw new UserError(
-        `${dir} is not empty and was not written by dc generate: choose another -o, or give --force to replace it`,
-      );
-    if (existing.includes(MARKER) && (await holdsExactly(dir, files))) return 'unchanged';
-  }
-  const suffix = randomBytes(4).toString('hex');
-  const staging = join(dirname(dir), `.${basename(dir)}.tmp-${suffix}`);
-  const old = join(dirname(dir), `.${basename(dir)}.old-${suffix}`);
-  try {
-    for (const file of files) {
-      const path = join(staging, file.path);
-      await mkdir(dirname(path), { recursive: true });
-      await writeFile(path, file.content);
-      await chmod(path, file.mode);
-    }
-    if (existing !== undefined) await rename(dir, old);
-    await rename(staging, dir);
-  } catch (error) {
-    await rm(staging, { recursive: true, force: true });
-    throw error;
-  }
-  await rm(old, { recursive: true, force: true });
-  return 'written';
-}
-
-/** The entries of a directory, or undefined when it does not exist. */
-async function listing(dir: string): Promise<string[] | undefined> {
-  try {
-    return await readdir(dir);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') throw new UserError(`${dir} is a file, not a directory`);
-    throw error;
-  }
-}
-
-/** Whether the directory has exactly these files (and nothing else), byte for byte. */
-async function holdsExactly(dir: string, files: GeneratedFile[]): Promise<boolean> {
-  const present = await readdir(dir, { recursive: true, withFileTypes: true });
-  const paths = present.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name));
-  if (paths.length !== files.length) return false;
-  for (const file of files) {
-    try {
-      if ((await readFile(join(dir, file.path), 'utf8')) !== file.content) return false;
-    } catch {
-      return false;
-    }
-  }
-  return true;
 }
