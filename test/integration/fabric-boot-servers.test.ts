@@ -162,7 +162,7 @@ describe('yagura dc generate: the boot servers of a 2-rack netns site, run', () 
     assert.equal(body.stdout, `hello from ${boot0.name}\n`);
   });
 
-  it("leases a rack-1 address by relayed DHCP to the server that joined, offered by both boot servers, recorded in the shared etcd", async () => {
+  it('leases a rack-1 address by relayed DHCP to the server that joined, offered by both boot servers, recorded in the shared etcd', async () => {
     const mac = (await dc.exec('rack1-cs1', ['cat', '/sys/class/net/eth0/address'])).stdout.trim();
     let last = '';
     // The lease node join took, as boot-1 lists it from etcd.
