@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { withRoots } from './common.js';
 import { consoleVerb } from './console.js';
+import { demoVerb } from './demo.js';
 import { downVerb } from './down.js';
 import { execVerb } from './exec.js';
 import { forwardAgentVerb, forwardVerb } from './forward.js';
@@ -26,6 +27,7 @@ Examples:
   yagura dc power boot-0 cycle          through the node's virtual BMC
   yagura dc down cluster                remove everything, also after a crash
   yagura dc generate site.yml -o site   a whole rack-standard site from a short spec (no root needed)
+  yagura dc demo                        the demo site, netbooted and routing, until Ctrl-C (npm start)
 
 The topology format is docs/dc-yaml.md. Each data center lives in its own network
 namespace (yg-NAME); nothing is added to the host's namespace. Needs root.`,
@@ -40,6 +42,7 @@ namespace (yg-NAME); nothing is added to the host's namespace. Needs root.`,
     forwardVerb(),
     netemVerb(),
     graphVerb(),
+    demoVerb(),
   ];
   for (const verb of verbs) group.addCommand(withRoots(verb).exitOverride().showHelpAfterError('(run with --help for usage)'));
   // Writes files only: no run or data roots.
