@@ -24,8 +24,9 @@ Applying the same files again has nothing to do.
 Apps that run are not restarted or reloaded: an app whose command changed in the
 files keeps running as it was started (apply lists it), and an app's own config
 files are not re-read. A spine whose BIRD config gained neighbours for a new
-rack must be told, e.g.
-  sudo yagura dc exec spine1 -- birdc -s RUN_DIR/bird-spine1.ctl configure
+rack must be told, with the config's absolute path (BIRD does not find the
+relative one it was started with):
+  sudo yagura dc exec spine1 -- birdc -s RUN_DIR/bird-spine1.ctl configure '"/abs/site/bird/spine1.conf"'
 (RUN_DIR is /run/yagura/dc/NAME unless --run-root says otherwise).
 
 Growing a generated site by a rack:
