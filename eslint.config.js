@@ -33,6 +33,7 @@ export const PURE_MODULES = [
   'src/boot/templates/render.ts',
   'src/vdc/spec/**',
   'src/vdc/plan.ts',
+  'src/vdc/growth-plan.ts',
   'src/vdc/addresses.ts',
   'src/vdc/names.ts',
   'src/vdc/netem.ts',

@@ -91,6 +91,12 @@ export interface PlanOptions {
   impairments?: ImpairmentMode;
   /** The namespace the NAT uplink joins (default: the host's own). */
   uplinkNamespace?: string;
+  /**
+   * The running DC's links: an interface that was there keeps its DC-side name
+   * (yg-v<N>, yg-t<N>) and a new one gets a number after the highest in use, so
+   * a grown DC renames nothing (growth-plan.ts).
+   */
+  previous?: readonly LinkEnd[];
 }
 
 export function planBuild(dc: string, topology: Topology, options: PlanOptions = {}): BuildPlan {
@@ -116,7 +122,7 @@ export function planBuild(dc: string, topology: Topology, options: PlanOptions =
       plan.dcIpCommands.push(`addr add ${network.address.cidr} dev ${network.name}${nodad(network.address.family)}`);
     plan.dcIpCommands.push(`link set dev ${network.name} up`);
   }
-  let nextLink = 0;
+  const linkName = linkNamer(options.previous ?? []);
   const namespaced: (NetworkNamespace | NetnsNode)[] = [
     ...topology.networkNamespaces,
     ...topology.nodes.filter((node): node is NetnsNode => node.type === 'netns'),
@@ -133,7 +139,7 @@ export function planBuild(dc: string, topology: Topology, options: PlanOptions =
       sysctls: member.kind === 'NetworkNamespace' ? ROUTER_SYSCTLS : [],
     };
     for (const iface of member.interfaces) {
-      const hostSide = `yg-v${nextLink++}`;
+      const hostSide = linkName('yg-v', member.name, interfaceName(iface.index));
       const inside = interfaceName(iface.index);
       const relay = impairments === 'relay' && isImpaired(iface.netem);
       plan.dcIpCommands.push(
@@ -160,7 +166,7 @@ export function planBuild(dc: string, topology: Topology, options: PlanOptions =
   for (const node of topology.nodes.filter((node): node is VmNode => node.type === 'vm')) {
     const taps: string[] = [];
     for (const iface of node.interfaces) {
-      const tap = `yg-t${nextLink++}`;
+      const tap = linkName('yg-t', node.name, `nic${iface.index}`);
       taps.push(tap);
       const multiQueue = node.networkDeviceQueue !== undefined && node.networkDeviceQueue > 1 ? ' multi_queue vnet_hdr' : '';
       const relay = impairments === 'relay' && isImpaired(iface.netem);
@@ -190,6 +196,20 @@ export function planBuild(dc: string, topology: Topology, options: PlanOptions =
     }
   }
   return plan;
+}
+
+/**
+ * Names DC-side link ends in order: yg-v0, yg-t1, … — or, given the running
+ * DC's links, the name an interface already has, and numbers after the
+ * highest in use for the new ones.
+ */
+function linkNamer(previous: readonly LinkEnd[]): (prefix: 'yg-v' | 'yg-t', member: string, iface: string) => string {
+  const kept = new Map(previous.map((link) => [`${link.member}\0${link.interfaceName}`, link.hostSide]));
+  let next = previous.reduce((highest, link) => Math.max(highest, Number(/\d+$/.exec(link.hostSide)?.[0] ?? -1)), -1) + 1;
+  return (prefix, member, iface) => {
+    const name = kept.get(`${member}\0${iface}`);
+    return name?.startsWith(prefix) ? name : `${prefix}${next++}`;
+  };
 }
 
 /** The bmc network whose range holds `address` (the spec has checked there is one), as a BMC address. */

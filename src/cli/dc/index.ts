@@ -1,5 +1,6 @@
 /** `yagura dc <verb>`: build, inspect, drive and remove virtual data centers on this host. One file per verb. */
 import { Command } from 'commander';
+import { applyVerb } from './apply.js';
 import { withRoots } from './common.js';
 import { consoleVerb } from './console.js';
 import { demoVerb } from './demo.js';
@@ -22,6 +23,7 @@ export function dcCommand(): Command {
       `
 Examples:
   yagura dc up cluster.yml              build and start it (the name is the file's: "cluster")
+  yagura dc apply cluster.yml           add what the file gained to the running "cluster" (additions only)
   yagura dc status                      every running data center
   yagura dc exec rack0-tor1 -- birdc show protocols
   yagura dc power boot-0 cycle          through the node's virtual BMC
@@ -34,6 +36,7 @@ namespace (yg-NAME); nothing is added to the host's namespace. Needs root.`,
     );
   const verbs = [
     upVerb(),
+    applyVerb(),
     downVerb(),
     statusVerb(),
     powerVerb(),

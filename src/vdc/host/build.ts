@@ -2,6 +2,7 @@
  * Carries out a build plan (plan.ts) on the host: namespaces in one
  * `ip -batch`, the DC namespace's bridges/veths/taps in another, then each
  * member namespace's addresses, impairments and sysctls (a few in parallel).
+ * A running DC that grows (grow.ts) gets the same steps for its additions.
  */
 import { mapLimited } from '../../lib/concurrency.js';
 import type { BuildPlan } from '../plan.js';
@@ -22,17 +23,13 @@ export async function buildNamespacesAndLinks(
   progress: BuildProgress = () => {},
 ): Promise<void> {
   progress('namespaces', 0, plan.namespaces.length);
-  await ipBatch(
-    tools,
-    plan.namespaces.map((namespace) => `netns add ${namespace}`),
-  );
+  await addNamespaces(plan.namespaces, tools);
   progress('namespaces', plan.namespaces.length, plan.namespaces.length);
   progress('links', 0, 1);
   const dc = plan.namespaces[0]!;
   const uplink = plan.uplink;
   if (uplink) await ipBatch(tools, uplink.uplinkIpCommands, uplink.namespace ? { namespace: uplink.namespace } : {});
-  await ipBatch(tools, [...plan.dcIpCommands, ...(uplink?.dcIpCommands ?? [])], { namespace: dc });
-  await tcBatch(tools, plan.dcTcCommands, { namespace: dc });
+  await linkInDcNamespace(dc, [...plan.dcIpCommands, ...(uplink?.dcIpCommands ?? [])], plan.dcTcCommands, tools);
   if (uplink) {
     await setSysctls(tools, dc, uplink.sysctls);
     await nftScript(tools, dc, uplink.dcNft);
@@ -42,8 +39,30 @@ export async function buildNamespacesAndLinks(
   progress('links', 1, 1);
 }
 
+export async function addNamespaces(namespaces: readonly string[], tools: HostTools): Promise<void> {
+  await ipBatch(
+    tools,
+    namespaces.map((namespace) => `netns add ${namespace}`),
+  );
+}
+
+/** In the DC's namespace: bridges, veths (peers straight into their namespaces), taps, then netem on taps. */
+export async function linkInDcNamespace(
+  dcNamespace: string,
+  ipCommands: readonly string[],
+  tcCommands: readonly string[],
+  tools: HostTools,
+): Promise<void> {
+  await ipBatch(tools, ipCommands, { namespace: dcNamespace });
+  await tcBatch(tools, tcCommands, { namespace: dcNamespace });
+}
+
 /** Inside each member namespace: loopback, addresses, links up, impairments, sysctls. */
-export async function configureMembers(plan: BuildPlan, tools: HostTools, progress: BuildProgress = () => {}): Promise<void> {
+export async function configureMembers(
+  plan: Pick<BuildPlan, 'members'>,
+  tools: HostTools,
+  progress: BuildProgress = () => {},
+): Promise<void> {
   const total = plan.members.length;
   let done = 0;
   await mapLimited(plan.members, PARALLEL_MEMBERS, async (member) => {

@@ -10,6 +10,7 @@ export type ControlRequest =
   | { op: 'status' }
   | { op: 'power'; node: string; action: 'on' | 'off' | 'reset' | 'cycle' | 'status' | 'shutdown' }
   | { op: 'netem'; link: string; bridge: string; netem: Netem | 'clear' }
+  | { op: 'grow' }
   | { op: 'stop' };
 
 export type ControlAnswer = { ok: true; result: unknown } | { ok: false; error: string };

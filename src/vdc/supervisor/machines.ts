@@ -56,43 +56,52 @@ interface Vm {
 export class Machines {
   private readonly vms = new Map<string, Vm>();
 
+  private plan?: BuildPlan;
+  private topology?: Topology;
+
   constructor(
-    private readonly plan: BuildPlan,
-    private readonly topology: Topology,
     private readonly paths: RunPaths,
     private readonly dataDir: string,
     private readonly logger: Logger,
     private readonly options: SupervisorOptions,
   ) {}
 
-  /** Starts every BMC whose address is known, then powers every VM on (in parallel). */
-  async start(progress: (message: string) => void): Promise<void> {
-    const nodes = this.topology.nodes.filter((node): node is VmNode => node.type === 'vm');
-    if (nodes.length === 0) return;
+  /**
+   * Starts the VMs of the topology that are not running yet — all of them when
+   * the DC starts, the new ones when it grows (`dc apply`): their BMCs whose
+   * address is known, then power on (in parallel). The ones running are left alone.
+   */
+  async add(plan: BuildPlan, topology: Topology, progress: (message: string) => void): Promise<string[]> {
+    this.plan = plan;
+    this.topology = topology;
+    const nodes = topology.nodes.filter((node): node is VmNode => node.type === 'vm' && !this.vms.has(node.name));
+    if (nodes.length === 0) return [];
     const accel = detectAccel(this.options.accel);
     const images = new ImageCache({
       cacheDir: join(this.dataDir, 'cache'),
-      images: this.topology.images,
+      images: topology.images,
       onProgress: ({ image, receivedBytes, totalBytes }) =>
         progress(
           `image ${image}: ${(receivedBytes / 2 ** 20).toFixed(0)}${totalBytes ? `/${(totalBytes / 2 ** 20).toFixed(0)}` : ''} MiB`,
         ),
     });
+    const added: Vm[] = [];
     for (const node of nodes) {
       const machine = new VirtualMachine({
         node,
-        dcName: this.plan.dc,
+        dcName: plan.dc,
         runDir: this.paths.vms,
         dataDir: this.dataDir,
-        taps: this.plan.taps.get(node.name) ?? [],
+        taps: plan.taps.get(node.name) ?? [],
         images,
         accel,
-        deviceClasses: this.topology.deviceClasses,
+        deviceClasses: topology.deviceClasses,
         env: markedEnvironment(this.paths.runDir),
         log: this.logger,
       });
       const vm: Vm = { node, machine };
       this.vms.set(node.name, vm);
+      added.push(vm);
       machine.onPowerChange(({ state, cause, detail }) =>
         this.logger.info(
           { event: 'power', node: node.name, state, cause },
@@ -101,7 +110,7 @@ export class Machines {
       );
       if (node.bmc && node.bmc.address === undefined) machine.onGuestLine((line) => void this.onAnnouncedAddress(vm, line));
     }
-    const fixed = this.plan.bmcs;
+    const fixed = plan.bmcs.filter((address) => nodes.some((node) => node.name === address.node));
     await Promise.all(fixed.map((address) => this.startBmc(this.vms.get(address.node)!, address)));
     if (fixed.length > 0) progress(`BMCs: ${fixed.map((b) => `${b.node} ${b.address}`).join(', ')}`);
     if (!this.options.powerOnVms) {
@@ -109,8 +118,9 @@ export class Machines {
       return;
     }
     progress(`powering on ${nodes.length} VM${nodes.length === 1 ? '' : 's'} (${accel.toUpperCase()})`);
-    await Promise.all([...this.vms.values()].map((vm) => vm.machine.powerOn()));
+    await Promise.all(added.map((vm) => vm.machine.powerOn()));
     progress(`VMs on: ${nodes.map((node) => node.name).join(', ')}`);
+    return nodes.map((node) => node.name);
   }
 
   status(): MachineStatus[] {
@@ -204,7 +214,7 @@ export class Machines {
   private async onAnnouncedAddress(vm: Vm, line: string): Promise<void> {
     if (vm.bmc) return; // only the first line counts
     const text = line.trim();
-    const address = bmcAddress(this.topology, vm.node.name, text);
+    const address = this.topology && bmcAddress(this.topology, vm.node.name, text);
     if (!address) {
       this.logger.warn(
         { event: 'bmc-address-refused', node: vm.node.name, address: text },

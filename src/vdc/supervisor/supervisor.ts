@@ -2,7 +2,8 @@
  * The DC's supervisor: one process per running DC, started by `dc up` inside
  * the DC's namespace. It runs the init scripts and apps of every router and
  * netns node, the VMs and their virtual BMCs, answers `status`/`power`/`stop`
- * on the control socket, and stops everything it started on SIGTERM or `stop`.
+ * on the control socket — and `grow`, after `dc apply` has added to the plan:
+ * it starts what the plan has and it does not run yet — and stops everything it started on SIGTERM or `stop`.
  * It logs JSON lines (pino) to <run>/supervisor.log; `dc up` follows that log
  * for progress and for the "ready" or "failed" event.
  */
@@ -10,7 +11,7 @@ import { rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { mapLimited } from '../../lib/concurrency.js';
-import { readPlan, readState, runPaths, updateState, type RunPaths } from '../run-dir.js';
+import { readPlan, readState, runPaths, updateState, type DcState, type RunPaths } from '../run-dir.js';
 import type { NetnsNode, NetworkNamespace, Topology } from '../spec/index.js';
 import type { BuildPlan } from '../plan.js';
 import { App, expandCommand, runInitScripts, type AppStatus } from './apps.js';
@@ -22,6 +23,14 @@ import type { SupervisorOptions } from './options.js';
 export interface LiveStatus {
   apps: AppStatus[];
   machines: MachineStatus[];
+}
+
+/** What a `grow` request started. */
+export interface Grown {
+  members: string[];
+  apps: { member: string; app: string }[];
+  vms: string[];
+  relayed: string[];
 }
 
 /** Members started at once: init scripts and app starts are short process spawns. */
@@ -43,8 +52,16 @@ export async function runSupervisor(runDir: string, options: SupervisorOptions):
 
 class Supervisor {
   private readonly apps: App[] = [];
+  /** Members whose init scripts have run. */
+  private readonly startedMembers = new Set<string>();
+  /** Links the relay impairs. */
+  private readonly relayed = new Set<string>();
   private machines?: Machines;
   private relay?: ImpairmentRelay;
+  /** Every node and app has started ("ready"): only then may the DC grow. */
+  private ready = false;
+  /** Grow requests run one at a time. */
+  private growing: Promise<unknown> = Promise.resolve();
   private stopping?: Promise<void>;
   private closeControl?: () => Promise<void>;
 
@@ -64,20 +81,15 @@ class Supervisor {
     const state = await readState(this.paths);
     this.relay = new ImpairmentRelay(plan, this.paths, this.logger, this.options.tools);
     await this.relay.start();
+    for (const link of plan.relayed) this.relayed.add(link.link);
     await this.startMembers(plan, topology, dirname(state?.files[0] ?? this.paths.runDir));
     if (vmSupport) {
       const { Machines } = await vmSupport;
-      this.machines = new Machines(
-        plan,
-        topology,
-        this.paths,
-        state?.dataDir ?? join(this.paths.runDir, 'data'),
-        this.logger,
-        this.options,
-      );
-      await this.machines.start((message) => this.progress(message));
+      this.machines = new Machines(this.paths, this.dataDir(state), this.logger, this.options);
+      await this.machines.add(plan, topology, (message) => this.progress(message));
     }
     await updateState(this.paths, { phase: 'running' });
+    this.ready = true;
     this.logger.info({ event: 'ready' }, 'every node and app has started');
   }
 
@@ -115,45 +127,93 @@ class Supervisor {
     this.logger.info({ event: 'progress' }, message);
   }
 
-  private async startMembers(plan: BuildPlan, topology: Topology, cwd: string): Promise<void> {
+  /**
+   * Runs the init scripts of members that have not run them, then every app of
+   * the topology that is not running yet: all of them at the start, the
+   * additions when the DC grows. What runs is left alone.
+   */
+  private async startMembers(plan: BuildPlan, topology: Topology, cwd: string): Promise<Grown['apps']> {
     const members = new Map<string, NetworkNamespace | NetnsNode>();
     for (const member of topology.networkNamespaces) members.set(member.name, member);
     for (const node of topology.nodes) if (node.type === 'netns') members.set(node.name, node);
+    const running = new Set(this.apps.map((app) => `${app.member}/${app.name}`));
+    const pending = plan.members.filter(
+      (setup) =>
+        !this.startedMembers.has(setup.member) ||
+        members.get(setup.member)!.apps.some((app) => !running.has(`${setup.member}/${app.name}`)),
+    );
+    const startedApps: Grown['apps'] = [];
     let started = 0;
-    await mapLimited(plan.members, PARALLEL_STARTS, async (setup) => {
+    await mapLimited(pending, PARALLEL_STARTS, async (setup) => {
       const member = members.get(setup.member)!;
-      await runInitScripts(
-        member.name,
-        setup.namespace,
-        member.initScripts,
-        this.paths.runDir,
-        this.paths.logs,
-        cwd,
-        this.options.tools.ip,
-      );
+      const fresh = !this.startedMembers.has(member.name);
+      if (fresh)
+        await runInitScripts(
+          member.name,
+          setup.namespace,
+          member.initScripts,
+          this.paths.runDir,
+          this.paths.logs,
+          cwd,
+          this.options.tools.ip,
+        );
+      this.startedMembers.add(member.name);
       const vars = { RUN_DIR: this.paths.runDir, DC: plan.dc, NAME: member.name, YAGURA: this.options.yagura };
-      const apps = member.apps.map(
-        (app) =>
-          new App(
-            member.name,
-            setup.namespace,
-            app.name,
-            expandCommand(app.command, vars),
-            this.paths.runDir,
-            this.paths.logs,
-            this.logger,
-            cwd,
-            this.options.tools.ip,
-          ),
-      );
+      const apps = member.apps
+        .filter((app) => !running.has(`${member.name}/${app.name}`))
+        .map(
+          (app) =>
+            new App(
+              member.name,
+              setup.namespace,
+              app.name,
+              expandCommand(app.command, vars),
+              this.paths.runDir,
+              this.paths.logs,
+              this.logger,
+              cwd,
+              this.options.tools.ip,
+            ),
+        );
       this.apps.push(...apps);
       await Promise.all(apps.map((app) => app.start()));
+      startedApps.push(...apps.map((app) => ({ member: member.name, app: app.name })));
       started++;
-      if (apps.length > 0 || member.initScripts.length > 0)
+      if (apps.length > 0 || (fresh && member.initScripts.length > 0))
         this.progress(
-          `${member.name}: ${apps.map((app) => app.name).join(', ') || 'init scripts done'} (${started}/${plan.members.length})`,
+          `${member.name}: ${apps.map((app) => app.name).join(', ') || 'init scripts done'} (${started}/${pending.length})`,
         );
     });
+    return startedApps;
+  }
+
+  /** `dc apply` has built the additions and stored the grown plan: start what it adds. */
+  private async grow(): Promise<Grown> {
+    const { plan, topology } = await readPlan(this.paths);
+    const state = await readState(this.paths);
+    const before = new Set(this.startedMembers);
+    const relayed: string[] = [];
+    for (const link of plan.relayed.filter((link) => !this.relayed.has(link.link))) {
+      await this.relay!.change(link.link, link.bridge, link.netem);
+      this.relayed.add(link.link);
+      relayed.push(link.link);
+    }
+    const apps = await this.startMembers(plan, topology, dirname(state?.files[0] ?? this.paths.runDir));
+    let vms: string[] = [];
+    if (topology.nodes.some((node) => node.type === 'vm')) {
+      if (!this.machines) {
+        const { Machines } = await import('./machines.js');
+        this.machines = new Machines(this.paths, this.dataDir(state), this.logger, this.options);
+      }
+      vms = await this.machines.add(plan, topology, (message) => this.progress(message));
+    }
+    const members = [...this.startedMembers].filter((member) => !before.has(member));
+    this.logger.info({ event: 'grown', members, apps, vms, relayed }, 'the data center grew');
+    return { members, apps, vms, relayed };
+  }
+
+  private dataDir(state: DcState | undefined): string {
+    return state?.dataDir ?? join(this.paths.runDir, 'data');
   }
 
   private async handle(request: ControlRequest): Promise<unknown> {
@@ -168,6 +228,12 @@ class Supervisor {
         if (!this.relay) throw new Error('the data center is not started yet');
         await this.relay.change(request.link, request.bridge, request.netem);
         return 'ok';
+      case 'grow': {
+        if (!this.ready || this.stopping) throw new Error('the data center is not running (starting or stopping)');
+        const grown = this.growing.then(() => this.grow());
+        this.growing = grown.catch(() => {});
+        return grown;
+      }
       case 'stop':
         setImmediate(() => void this.stop(0));
         return 'stopping';
