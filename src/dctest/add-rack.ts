@@ -106,7 +106,14 @@ export async function addRack(ctx: RunContext, options: AddRackOptions): Promise
     // The spines' configs gained sessions with the new ToRs; BIRD reads them on `configure` without dropping the others.
     for (const spine of grown.plan.spines)
       ok(
-        await inMember(ctx.probe, spine.name, ['birdc', '-s', join(ctx.paths.runDir, `bird-${spine.name}.ctl`), 'configure']),
+        await inMember(ctx.probe, spine.name, [
+          'birdc',
+          '-s',
+          join(ctx.paths.runDir, `bird-${spine.name}.ctl`),
+          'configure',
+          // BIRD was started from the DC's run dir: the config path must be absolute, quoted for birdc.
+          `"${join(ctx.dir, 'bird', `${spine.name}.conf`)}"`,
+        ]),
         `birdc configure on ${spine.name}`,
       );
     const added = join(ctx.dir, `machines-rack${newRack.rack}.json`);

@@ -115,7 +115,7 @@ export class Machines {
     if (fixed.length > 0) progress(`BMCs: ${fixed.map((b) => `${b.node} ${b.address}`).join(', ')}`);
     if (!this.options.powerOnVms) {
       progress(`${nodes.length} VM${nodes.length === 1 ? '' : 's'} left off: power them on through their BMCs`);
-      return;
+      return nodes.map((node) => node.name);
     }
     progress(`powering on ${nodes.length} VM${nodes.length === 1 ? '' : 's'} (${accel.toUpperCase()})`);
     await Promise.all(added.map((vm) => vm.machine.powerOn()));
