@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { assertOk } from '../helpers/cli.js';
+import { assertOk, YAGURA } from '../helpers/cli.js';
 import { TestDc, namespacesOf } from '../helpers/dc.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -81,5 +81,26 @@ describe('yagura dc: before anything runs', () => {
     const exec = await dc.exec('server1', ['true']);
     assert.equal(exec.code, 1);
     assert.match(exec.stderr, /no data center named "t\d+x\d+-cli" is running/);
+  });
+
+  it('demo (npm start) without root says it needs root and how to run it, in one line, and makes nothing', () => {
+    let stderr = '';
+    let code = 0;
+    try {
+      // As a user without root would be: getuid() is all the CLI asks (the test itself runs as root).
+      execFileSync(process.execPath, ['--import', 'data:text/javascript,process.getuid=()=>1000', YAGURA, 'dc', 'demo'], {
+        env: { ...process.env, ...dc.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    } catch (error) {
+      code = (error as { status: number }).status;
+      stderr = String((error as { stderr: Buffer }).stderr);
+    }
+    assert.equal(code, 1);
+    assert.equal(
+      stderr,
+      'yagura: the demo data center needs root (network namespaces, bridges, taps, Debian packages): run `sudo npm start` or `sudo yagura dc demo`\n',
+    );
+    assert.deepEqual(namespacesOf('demo'), []);
   });
 });
