@@ -66,7 +66,7 @@ describe('fabric: rendering', () => {
     assert.deepEqual(generate('mixed.yml', MIXED).files, sites[2]!.site.files);
   });
 
-  it('gives a netns boot server its node0 init script and BIRD, and relays DHCP to every boot server', () => {
+  it('gives a netns boot server its node0 init script, BIRD, etcd and yagura serve, and relays DHCP to every boot server', () => {
     const site = sites[1]!.site;
     assert.match(fileOf(site, 'init/boot-1.sh'), /ip address add 10\.69\.0\.195\/32 dev lo/);
     assert.equal(site.files.find((file) => file.path === 'init/boot-1.sh')!.mode, 0o755);
@@ -77,7 +77,7 @@ describe('fabric: rendering', () => {
     assert.match(boot.initScripts[0]!, /init\/boot-1\.sh$/);
     assert.deepEqual(
       boot.apps.map((app) => app.name),
-      ['bird'],
+      ['bird', 'etcd', 'yagura'],
     );
     assert.deepEqual(
       boot.interfaces.map((i) => i.addresses.map((address) => address.cidr)),
