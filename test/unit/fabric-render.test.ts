@@ -148,4 +148,22 @@ describe('fabric: rendering', () => {
     assert.match(spine, /local as 64599;/);
     assert.equal(spine.match(/from tor \{/g)?.length, 4);
   });
+
+  it('brings BGP sessions back within seconds: every template retries connects every 5 s and waits 5–30 s after an error', () => {
+    for (const { path, site } of sites) {
+      const configs = [
+        ...site.files.filter((file) => file.path.startsWith('bird/')).map((file) => [file.path, file.content]),
+        ...site.plan.machines.map((machine) => [machine.name, serverConfig(site.plan, site.plan.racks[machine.rack]!, machine)]),
+      ];
+      for (const [name, text] of configs) {
+        const templates = text!.match(/^template bgp \w+ \{\n[^]*?^\}$/gm) ?? [];
+        // A ToR has two templates (toward the spines and the servers), a spine or a server one.
+        assert.equal(templates.length, /-tor\d\.conf$/.test(name!) ? 2 : 1, `${path} ${name}: its BGP templates`);
+        for (const template of templates) {
+          assert.match(template, /\n {2}bfd on;\n {2}connect retry time 5;\n {2}error wait time 5, 30;\n/, `${path} ${name}`);
+        }
+        assert.equal(text!.match(/^protocol bgp \w+ \{/gm), null, `${path} ${name}: every session is from a template`);
+      }
+    }
+  });
 });
