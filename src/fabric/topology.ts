@@ -64,7 +64,7 @@ function torNamespace(tor: TorPlan, bootServers: MachinePlan[]): Yaml {
     kind: 'NetworkNamespace',
     name: tor.name,
     interfaces: [
-      { network: tor.segment, addresses: [`${tor.address}/${tor.prefixLength}`] },
+      { network: tor.segment, addresses: [`${tor.address}/${tor.prefixLength}`, tor.raAddress] },
       ...tor.uplinks.map((link) => ({ network: link.network, addresses: [`${link.torAddress}/31`] })),
     ],
     apps,
@@ -186,8 +186,23 @@ function dhcpRelayApp(tor: TorPlan, bootServers: MachinePlan[]): Yaml {
       '--interface=eth0',
       '--pid-file=${RUN_DIR}/dnsmasq-${NAME}.pid',
       ...bootServers.map((boot) => `--dhcp-relay=${tor.address},${boot.node0}`),
+      ...routerAdvertisementArgs('eth0'),
     ],
   };
+}
+
+/**
+ * dnsmasq arguments for router advertisements on `iface`, which must hold an
+ * IPv6 /64 (TorPlan.raAddress): iPXE (Debian's, EFI and ROM) waits about 16 s
+ * for an RA before it boots, and ends that wait at the first one. dnsmasq
+ * advertises only prefixes of the interface's own addresses (a link-local
+ * one is not enough, and only /64s): `ra-only` is that prefix with no DHCPv6
+ * (servers may give themselves a SLAAC address on it; nothing else uses it),
+ * and a router lifetime of 0 (`--ra-param`) says the ToR is nobody's IPv6
+ * default router. The RA interval is 60 s; a solicitation is answered at once.
+ */
+export function routerAdvertisementArgs(iface: string): string[] {
+  return ['--enable-ra', `--dhcp-range=::,constructor:${iface},ra-only`, `--ra-param=${iface},60,0`];
 }
 
 /**

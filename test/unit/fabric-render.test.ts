@@ -91,6 +91,32 @@ describe('fabric: rendering', () => {
     );
   });
 
+  it('has every ToR send IPv6 router advertisements on its segment, so that iPXE need not wait for one', () => {
+    for (const { path, site } of sites) {
+      const topology = parseTopology([{ path: 'dc.yml', text: fileOf(site, 'dc.yml') }]);
+      const raAddresses = new Set<string>();
+      for (const rack of site.plan.racks) {
+        for (const planned of rack.tors) {
+          const expected = `fd79:6167:${rack.rack.toString(16)}:${planned.side}::1/64`;
+          raAddresses.add(expected);
+          const tor = topology.networkNamespaces.find((ns) => ns.name === planned.name)!;
+          assert.deepEqual(
+            tor.interfaces[0]!.addresses.map((address) => address.cidr),
+            [`${planned.address}/${planned.prefixLength}`, expected],
+            `${path} ${planned.name}: its IPv4 address and a ULA /64 on the segment`,
+          );
+          const relay = tor.apps.find((app) => app.name === 'dhcp-relay')!;
+          assert.deepEqual(
+            relay.command.filter((word) => /^--(enable-ra|dhcp-range|ra-param)/.test(word)),
+            ['--enable-ra', '--dhcp-range=::,constructor:eth0,ra-only', '--ra-param=eth0,60,0'],
+            `${path} ${planned.name}: RAs of that prefix only (no DHCPv6), router lifetime 0`,
+          );
+        }
+      }
+      assert.equal(raAddresses.size, 2 * site.plan.racks.length, `${path}: one prefix per segment`);
+    }
+  });
+
   it('gives a netns server no addresses, no init script and no BIRD file: it runs yagura node join by serial', () => {
     for (const { site } of sites) {
       const topology = parseTopology([{ path: 'dc.yml', text: fileOf(site, 'dc.yml') }]);
