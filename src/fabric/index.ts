@@ -14,7 +14,7 @@ import { birdConfigPath, initScriptPath, node0Script, renderTopology } from './t
 
 export { parseSiteSpec, SiteSpecError, DCTEST_IPAM, type SiteSpec } from './spec.js';
 export { planSite, serialOf, LABELS, type SitePlan, type MachinePlan } from './plan.js';
-export { renderTopology } from './topology.js';
+export { renderTopology, routerAdvertisementArgs } from './topology.js';
 export { birdConfigs, serverConfig } from './bird.js';
 export { ignitionTemplates, ignitionTemplatePath, type IgnitionTemplate } from './ignition.js';
 

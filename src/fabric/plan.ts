@@ -69,6 +69,13 @@ export interface TorPlan {
   /** The ToR's address on the segment (the servers' gateway): block start + node-gateway-offset. */
   address: string;
   prefixLength: number;
+  /**
+   * An IPv6 address on the segment (a ULA /64, e.g. fd79:6167:1:2::1/64 for
+   * rack 1's ToR2), there only so that the ToR's dnsmasq may send router
+   * advertisements: iPXE waits about 16 s for one (docs/netboot.md), and
+   * dnsmasq advertises only a prefix of the interface. No IPv6 is routed.
+   */
+  raAddress: string;
   /** One per spine, in spine order: eth1, eth2, … */
   uplinks: LinkPlan[];
 }
@@ -195,6 +202,7 @@ export function planSite(spec: SiteSpec): SitePlan {
         prefix: `${formatIPv4((sample & maskOf(mask)) >>> 0)}/${mask}`,
         address: nic.gateway,
         prefixLength: mask,
+        raAddress: raAddress(rack.rack, side),
         uplinks,
       };
     }) as [TorPlan, TorPlan];
@@ -231,6 +239,11 @@ export function machinesFile(plan: SitePlan): MachineSpecInput[] {
 }
 
 /** A ToR's name: the rack may be a number or, in a template, a placeholder. */
+/** "fd79:6167" is "yagura"'s first letters in ASCII, then the rack and the side: unique in the site, easy to read. */
+function raAddress(rack: number, side: 1 | 2): string {
+  return `fd79:6167:${rack.toString(16)}:${side}::1/64`;
+}
+
 export function torName(rack: number | string, side: 1 | 2): string {
   return `rack${rack}-tor${side}`;
 }

@@ -35,7 +35,7 @@ export function topologyDocuments(plan: SitePlan): Yaml[] {
     { kind: 'Network', name: 'bmc', type: 'bmc', address: plan.bmcNetwork },
     ...plan.spines.map(spineNamespace),
     ...plan.racks.flatMap((rack) => [
-      ...rack.tors.map((tor) => torNamespace(tor, plan.core)),
+      ...rack.tors.map((tor) => torNamespace(tor, relayTargets(plan))),
       ...rack.machines.map((machine) =>
         machine.kind === 'vm' ? vmNode(plan, machine) : machine.boot ? bootServerNode(plan, machine) : netnsNode(plan, machine),
       ),
@@ -52,6 +52,15 @@ function spineNamespace(spine: SpinePlan): Yaml {
   };
 }
 
+/**
+ * Where the ToRs relay DHCP: the core (the boot servers that run etcd and
+ * serve), fixed as the site grows; in a site whose boot servers are all VMs
+ * (which run nothing yet), every boot server, as before there was a core.
+ */
+function relayTargets(plan: SitePlan): MachinePlan[] {
+  return plan.core.length > 0 ? plan.core : plan.machines.filter((machine) => machine.boot);
+}
+
 function torNamespace(tor: TorPlan, bootServers: MachinePlan[]): Yaml {
   const apps = [birdApp(tor.name)];
   if (bootServers.length > 0) apps.push(dhcpRelayApp(tor, bootServers));
@@ -59,7 +68,7 @@ function torNamespace(tor: TorPlan, bootServers: MachinePlan[]): Yaml {
     kind: 'NetworkNamespace',
     name: tor.name,
     interfaces: [
-      { network: tor.segment, addresses: [`${tor.address}/${tor.prefixLength}`] },
+      { network: tor.segment, addresses: [`${tor.address}/${tor.prefixLength}`, tor.raAddress] },
       ...tor.uplinks.map((link) => ({ network: link.network, addresses: [`${link.torAddress}/31`] })),
     ],
     apps,
@@ -180,8 +189,23 @@ function dhcpRelayApp(tor: TorPlan, bootServers: MachinePlan[]): Yaml {
       '--interface=eth0',
       '--pid-file=${RUN_DIR}/dnsmasq-${NAME}.pid',
       ...bootServers.map((boot) => `--dhcp-relay=${tor.address},${boot.node0}`),
+      ...routerAdvertisementArgs('eth0'),
     ],
   };
+}
+
+/**
+ * dnsmasq arguments for router advertisements on `iface`, which must hold an
+ * IPv6 /64 (TorPlan.raAddress): iPXE (Debian's, EFI and ROM) waits about 16 s
+ * for an RA before it boots, and ends that wait at the first one. dnsmasq
+ * advertises only prefixes of the interface's own addresses (a link-local
+ * one is not enough, and only /64s): `ra-only` is that prefix with no DHCPv6
+ * (servers may give themselves a SLAAC address on it; nothing else uses it),
+ * and a router lifetime of 0 (`--ra-param`) says the ToR is nobody's IPv6
+ * default router. The RA interval is 60 s; a solicitation is answered at once.
+ */
+export function routerAdvertisementArgs(iface: string): string[] {
+  return ['--enable-ra', `--dhcp-range=::,constructor:${iface},ra-only`, `--ra-param=${iface},60,0`];
 }
 
 /**

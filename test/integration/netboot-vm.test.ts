@@ -1,7 +1,8 @@
 /**
  * The whole boot chain with real VMs on a rack segment whose DHCP is relayed,
  * as in the generated data center: a ToR namespace runs dnsmasq as a pure
- * relay (`--dhcp-relay=<ToR>,<boot server node0>`) in front of `yagura serve`,
+ * relay (`--dhcp-relay=<ToR>,<boot server node0>`), which also sends IPv6
+ * router advertisements (iPXE waits ~16 s for one), in front of `yagura serve`,
  * which listens on its node0 in another namespace and is reached by routing.
  *
  *   VM ── br0 (10.69.0.193/26, rack 1's segment) ToR [dnsmasq relay] 10.0.1.0/31 ── 10.0.1.1/31 boot server [node0 10.69.0.3 on lo, yagura serve]
@@ -19,6 +20,7 @@ import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { ImageRepository } from '../../src/boot/images.js';
+import { routerAdvertisementArgs } from '../../src/fabric/index.js';
 import { setKernelParams } from '../../src/boot/kernel-params.js';
 import { Inventory } from '../../src/inventory/inventory.js';
 import { openEmbeddedStore } from '../../src/store/embedded.js';
@@ -32,9 +34,10 @@ import { EXAMPLE_IPAM } from '../fixtures/ipam.js';
 const actor = { user: 'test', ip: '127.0.0.1' };
 const NODE0 = '10.69.0.3';
 const TOR = '10.69.0.193';
+const TOR_RA_ADDRESS = 'fd79:6167:1:1::1/64';
 /** Rack 1's lease range in the reference IPAM: 10.69.0.224–.254. */
 const RACK1_LEASE = /^10\.69\.0\.(22[4-9]|2[34]\d|25[0-4])$/;
-/** Generous: a whole boot takes about 40 s (uefi) and 27 s (bios) under TCG on 2 shared cores. */
+/** Generous: a whole boot takes about 20 s (uefi) and 8 s (bios) under TCG on 2 shared cores. */
 const BOOT_LIMIT_MS = 240_000;
 const IMAGE = '2026.11.0';
 
@@ -80,6 +83,8 @@ describe('netboot VMs through a DHCP relay from yagura serve', { timeout: 600_00
     ]);
     tor.batch(['addr add 10.0.1.0/31 dev down0', 'link set down0 up', `route add ${NODE0}/32 via 10.0.1.1`]);
     tor.addBridge('br0', `${TOR}/26`);
+    // The prefix the relay advertises, as a generated ToR has (TorPlan.raAddress).
+    tor.batch([`addr add ${TOR_RA_ADDRESS} dev br0 nodad`]);
     tor.addTap('tap0', 'br0');
     await tor.exec('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
 
@@ -103,8 +108,10 @@ describe('netboot VMs through a DHCP relay from yagura serve', { timeout: 600_00
       '--interface=br0',
       `--pid-file=${join(dir.path, 'dnsmasq.pid')}`,
       `--dhcp-relay=${TOR},${NODE0}`,
+      ...routerAdvertisementArgs('br0'),
     ]);
     await relay.waitForOutput(/DHCP relay from 10\.69\.0\.193 to 10\.69\.0\.3/, 10_000);
+    await relay.waitForOutput(/router advertisement on fd79:6167:1:1::, constructed for br0/, 10_000);
   });
 
   after(async () => {
@@ -158,6 +165,12 @@ describe('netboot VMs through a DHCP relay from yagura serve', { timeout: 600_00
       times.push(`powered off ${((Date.now() - vm.startedAt) / 1000).toFixed(1)} s`);
       t.diagnostic(`${firmware}: ${times.join(', ')} (after QEMU started)`);
       assert.match(address, RACK1_LEASE, 'the address is from the relayed segment’s (rack 1’s) lease range');
+      const ipxe = vm.console().slice(vm.console().lastIndexOf('iPXE initialising devices'));
+      assert.match(
+        ipxe,
+        /net0: fd79:6167:1:1:[0-9a-f:]+\/64/,
+        `iPXE took the relay’s router advertisement (its SLAAC address) instead of waiting for one:\n${ipxe.slice(0, 1500)}`,
+      );
       assert.match(vm.console(), new RegExp(`Yagura: booting ${serial} with image ${IMAGE.replaceAll('.', '\\.')}`));
       const log = yagura!.output().slice(logStart);
       for (const path of [

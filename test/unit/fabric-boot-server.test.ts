@@ -138,7 +138,26 @@ overrides:
       );
   });
 
-  it('leaves netns servers that are not boot servers with BIRD alone', () => {
-    assert.deepEqual([...appsOf(topology, 'rack1-cs1').keys()], ['bird']);
+  it('runs only yagura node join on netns servers that are not boot servers: no BIRD app, no etcd, no yagura serve', () => {
+    const serial = site.plan.machines.find((machine) => machine.name === 'rack1-cs1')!.serial;
+    assert.deepEqual(
+      [...appsOf(topology, 'rack1-cs1')],
+      [
+        [
+          'node-join',
+          [
+            '${YAGURA}',
+            'node',
+            'join',
+            '--serial',
+            serial,
+            '--root',
+            '${RUN_DIR}/nodes/${NAME}',
+            '--bird-socket',
+            '${RUN_DIR}/bird-${NAME}.ctl',
+          ],
+        ],
+      ],
+    );
   });
 });

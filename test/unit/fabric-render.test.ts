@@ -66,7 +66,7 @@ describe('fabric: rendering', () => {
     assert.deepEqual(generate('mixed.yml', MIXED).files, sites[2]!.site.files);
   });
 
-  it('gives a netns boot server its node0 init script and BIRD, and relays DHCP to every boot server', () => {
+  it('gives a netns boot server its node0 init script, BIRD, etcd and yagura serve, and relays DHCP to every boot server', () => {
     const site = sites[1]!.site;
     assert.match(fileOf(site, 'init/boot-1.sh'), /ip address add 10\.69\.0\.195\/32 dev lo/);
     assert.equal(site.files.find((file) => file.path === 'init/boot-1.sh')!.mode, 0o755);
@@ -77,7 +77,7 @@ describe('fabric: rendering', () => {
     assert.match(boot.initScripts[0]!, /init\/boot-1\.sh$/);
     assert.deepEqual(
       boot.apps.map((app) => app.name),
-      ['bird'],
+      ['bird', 'etcd', 'yagura'],
     );
     assert.deepEqual(
       boot.interfaces.map((i) => i.addresses.map((address) => address.cidr)),
@@ -89,6 +89,32 @@ describe('fabric: rendering', () => {
       relay.command.filter((word) => word.startsWith('--dhcp-relay')),
       ['--dhcp-relay=10.69.1.65,10.69.0.3', '--dhcp-relay=10.69.1.65,10.69.0.195'],
     );
+  });
+
+  it('has every ToR send IPv6 router advertisements on its segment, so that iPXE need not wait for one', () => {
+    for (const { path, site } of sites) {
+      const topology = parseTopology([{ path: 'dc.yml', text: fileOf(site, 'dc.yml') }]);
+      const raAddresses = new Set<string>();
+      for (const rack of site.plan.racks) {
+        for (const planned of rack.tors) {
+          const expected = `fd79:6167:${rack.rack.toString(16)}:${planned.side}::1/64`;
+          raAddresses.add(expected);
+          const tor = topology.networkNamespaces.find((ns) => ns.name === planned.name)!;
+          assert.deepEqual(
+            tor.interfaces[0]!.addresses.map((address) => address.cidr),
+            [`${planned.address}/${planned.prefixLength}`, expected],
+            `${path} ${planned.name}: its IPv4 address and a ULA /64 on the segment`,
+          );
+          const relay = tor.apps.find((app) => app.name === 'dhcp-relay')!;
+          assert.deepEqual(
+            relay.command.filter((word) => /^--(enable-ra|dhcp-range|ra-param)/.test(word)),
+            ['--enable-ra', '--dhcp-range=::,constructor:eth0,ra-only', '--ra-param=eth0,60,0'],
+            `${path} ${planned.name}: RAs of that prefix only (no DHCPv6), router lifetime 0`,
+          );
+        }
+      }
+      assert.equal(raAddresses.size, 2 * site.plan.racks.length, `${path}: one prefix per segment`);
+    }
   });
 
   it('gives a netns server no addresses, no init script and no BIRD file: it runs yagura node join by serial', () => {
@@ -147,5 +173,23 @@ describe('fabric: rendering', () => {
     const spine = fileOf(site, 'bird/spine1.conf');
     assert.match(spine, /local as 64599;/);
     assert.equal(spine.match(/from tor \{/g)?.length, 4);
+  });
+
+  it('brings BGP sessions back within seconds: every template retries connects every 5 s and waits 5–30 s after an error', () => {
+    for (const { path, site } of sites) {
+      const configs = [
+        ...site.files.filter((file) => file.path.startsWith('bird/')).map((file) => [file.path, file.content]),
+        ...site.plan.machines.map((machine) => [machine.name, serverConfig(site.plan, site.plan.racks[machine.rack]!, machine)]),
+      ];
+      for (const [name, text] of configs) {
+        const templates = text!.match(/^template bgp \w+ \{\n[^]*?^\}$/gm) ?? [];
+        // A ToR has two templates (toward the spines and the servers), a spine or a server one.
+        assert.equal(templates.length, /-tor\d\.conf$/.test(name!) ? 2 : 1, `${path} ${name}: its BGP templates`);
+        for (const template of templates) {
+          assert.match(template, /\n {2}bfd on;\n {2}connect retry time 5;\n {2}error wait time 5, 30;\n/, `${path} ${name}`);
+        }
+        assert.equal(text!.match(/^protocol bgp \w+ \{/gm), null, `${path} ${name}: every session is from a template`);
+      }
+    }
   });
 });
