@@ -66,10 +66,13 @@ export async function addRack(ctx: RunContext, options: AddRackOptions): Promise
   });
   const grown = generateSite({ ...spec, name: options.name });
   const newRack = grown.plan.racks[racks]!;
+  // Between two existing racks, or within the only one.
+  const [first, second] = ctx.plan.probers;
+  const within = first && ctx.plan.targets.find((target) => target.rack === first.rack && target.name !== first.name);
   const pair =
     ctx.plan.failover ??
-    (ctx.plan.probers[0] && ctx.plan.probers[1] ? { from: ctx.plan.probers[0], to: ctx.plan.probers[1] } : undefined);
-  if (!pair) return { ok: false, detail: 'no two racks with netns servers to ping between' };
+    (first && second ? { from: first, to: second } : first && within ? { from: first, to: within } : undefined);
+  if (!pair) return { ok: false, detail: 'no two netns machines to ping between while the rack is added' };
   const ping = continuousPing(ctx, pair.from.name, pair.to.node0);
   let result: PingResult | undefined;
   try {

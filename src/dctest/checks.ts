@@ -18,6 +18,8 @@ import { waitForBgp, type RunContext } from './steps.js';
 
 export interface CheckOutcome {
   ok: boolean;
+  /** The site cannot show this (e.g. a failover between racks in a site of one rack): neither pass nor fail. */
+  notApplicable?: true;
   detail: string;
   /** Numbers for scripts (-o json). */
   data?: Record<string, unknown>;
@@ -91,7 +93,7 @@ export async function ecmp(ctx: RunContext): Promise<CheckOutcome> {
       }
     }),
     ...ctx.plan.probers.map(async (from) => {
-      const remote = ctx.plan.targets.filter((target) => target.rack !== from.rack);
+      const remote = ctx.plan.racks === 1 ? [] : ctx.plan.targets.filter((target) => target.rack !== from.rack);
       const found = await routesIn(
         ctx.probe,
         from.name,
@@ -186,6 +188,12 @@ export const FAILOVER_PINGS = 200;
  */
 export async function torFailover(ctx: RunContext): Promise<CheckOutcome> {
   const pair = ctx.plan.failover;
+  if (!pair && ctx.plan.racks === 1)
+    return {
+      ok: false,
+      notApplicable: true,
+      detail: 'needs two racks: within a rack, servers reach each other on the shared segments',
+    };
   if (!pair) return { ok: false, detail: 'no pair of netns servers in two racks to test with' };
   const { from, to } = pair;
   const counters = async () =>

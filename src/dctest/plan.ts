@@ -21,6 +21,8 @@ export interface DctestPlan {
   targets: MachinePlan[];
   /** Per rack, the netns machine that pings the other racks (a server if there is one, else the boot server). */
   probers: MachinePlan[];
+  /** How many racks the site has: with one, reachability is within the rack and there is no failover to try. */
+  racks: number;
   /** The ToR failover: a prober in one rack pings a netns server in another while one of that server's ToRs goes down. */
   failover?: { from: MachinePlan; to: MachinePlan };
 }
@@ -37,6 +39,7 @@ export function planDctest(site: SitePlan): DctestPlan {
   const from = probers[0];
   const to = from && netns.find((machine) => !machine.boot && machine.rack !== from.rack);
   return {
+    racks: site.racks.length,
     netboot: site.machines.filter((machine) => machine.kind === 'vm' && !machine.boot),
     joiners: netns.filter((machine) => !machine.boot),
     bgpMembers: [
@@ -53,9 +56,14 @@ export function planDctest(site: SitePlan): DctestPlan {
   };
 }
 
-/** The pairs (prober, target) of the reachability check: each prober reaches every target in the other racks. */
+/**
+ * The pairs (prober, target) of the reachability check: each prober reaches
+ * every target in the other racks — or, in a site of one rack, every other
+ * target in its own.
+ */
 export function reachabilityPairs(plan: DctestPlan): { from: MachinePlan; to: MachinePlan }[] {
-  return plan.probers.flatMap((from) => plan.targets.filter((to) => to.rack !== from.rack).map((to) => ({ from, to })));
+  const reached = (from: MachinePlan, to: MachinePlan) => (plan.racks === 1 ? to.name !== from.name : to.rack !== from.rack);
+  return plan.probers.flatMap((from) => plan.targets.filter((to) => reached(from, to)).map((to) => ({ from, to })));
 }
 
 /** The ToR addresses a spine reaches a rack's servers through: the ToR ends of the spine's links to that rack. */

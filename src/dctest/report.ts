@@ -13,6 +13,8 @@ export interface PhaseRecord {
 
 export interface CheckRecord extends PhaseRecord {
   data?: Record<string, unknown>;
+  /** The site cannot show this check: it neither passed nor failed. */
+  notApplicable?: true;
 }
 
 export interface DctestReport {
@@ -40,8 +42,8 @@ export function passed(report: Pick<DctestReport, 'phases' | 'checks' | 'error'>
   return (
     report.error === undefined &&
     report.phases.every((phase) => phase.ok) &&
-    report.checks.length > 0 &&
-    report.checks.every((check) => check.ok)
+    report.checks.some((check) => check.ok) &&
+    report.checks.every((check) => check.ok || check.notApplicable === true)
   );
 }
 
@@ -52,7 +54,12 @@ export function phaseRows(report: DctestReport): string[][] {
 
 /** Rows for the checks table: CHECK, TIME, RESULT, DETAIL; checks that never ran say so. */
 export function checkRows(report: DctestReport, skipped: readonly string[] = []): string[][] {
-  const ran = report.checks.map((check) => [check.name, seconds(check.ms), check.ok ? 'pass' : 'FAIL', check.detail]);
+  const ran = report.checks.map((check) => [
+    check.name,
+    seconds(check.ms),
+    check.ok ? 'pass' : check.notApplicable ? 'n/a' : 'FAIL',
+    check.detail,
+  ]);
   const names = new Set(report.checks.map((check) => check.name));
   const notRun = CHECKS.filter((name) => !names.has(name)).map((name) => [
     name,

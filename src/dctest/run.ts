@@ -34,9 +34,10 @@ export async function runDctest(options: DctestOptions): Promise<DctestReport> {
       ms: Date.now() - at,
       ok: outcome.ok,
       detail: outcome.detail,
+      ...(outcome.notApplicable ? { notApplicable: true as const } : {}),
       ...(outcome.data ? { data: outcome.data } : {}),
     });
-    options.progress(`check ${name}: ${outcome.ok ? 'pass' : 'FAIL'}: ${outcome.detail}`);
+    options.progress(`check ${name}: ${outcome.ok ? 'pass' : outcome.notApplicable ? 'n/a' : 'FAIL'}: ${outcome.detail}`);
   };
   try {
     const ctx = await session.bringUp();

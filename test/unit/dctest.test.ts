@@ -129,6 +129,17 @@ describe('dctest: what it expects of a site', () => {
     assert.deepEqual({ from: plan.failover?.from.name, to: plan.failover?.to.name }, { from: 'rack0-cs1', to: 'rack1-cs1' });
   });
 
+  it('reaches within the rack when the site has only one, and tries no failover there', () => {
+    const one = planDctest(
+      generateSite(parseSiteSpec({ path: 'one.yml', text: 'racks: 1\nservers: [{ role: cs, count: 2, kind: netns }]\n' })).plan,
+    );
+    assert.deepEqual(
+      reachabilityPairs(one).map(({ from, to }) => `${from.name}>${to.name}`),
+      ['rack0-cs1>boot-0', 'rack0-cs1>rack0-cs2'],
+    );
+    assert.equal(one.failover, undefined);
+  });
+
   it("expects a spine to reach a rack's servers over the ToR ends of its two links to that rack", () => {
     assert.deepEqual(spineNexthops(site, 'spine1', 1), ['10.0.1.9', '10.0.1.13']);
     assert.deepEqual(spineNexthops(site, 'spine2', 0), ['10.0.1.3', '10.0.1.7']);
@@ -255,6 +266,14 @@ describe('dctest: growing the spec, the verdict', () => {
     assert.equal(passed({ ...report, checks: [] }), false, 'no check is no pass');
     assert.equal(passed({ ...report, error: 'BGP: timed out' }), false);
     assert.equal(passed({ ...report, checks: [...report.checks, { name: 'ECMP', ms: 1, ok: false, detail: '' }] }), false);
+    const notApplicable = { name: 'ToR failover', ms: 0, ok: false, notApplicable: true as const, detail: 'needs two racks' };
+    assert.equal(
+      passed({ ...report, checks: [...report.checks, notApplicable] }),
+      true,
+      'a check the site cannot show does not fail it',
+    );
+    assert.equal(passed({ ...report, checks: [notApplicable] }), false, 'but it does not pass it either');
+    assert.deepEqual(checkRows({ ...report, checks: [notApplicable] })[0]!.slice(2, 3), ['n/a']);
     assert.deepEqual(
       checkRows(report, ['add rack']).map((row) => `${row[0]} ${row[2]}`),
       ['reachability pass', 'ECMP not run', 'agreement not run', 'ToR failover not run', 'add rack skipped'],
