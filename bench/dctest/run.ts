@@ -67,7 +67,9 @@ const rows = names.map((name) => [
   name,
   ...reports.map((r) => {
     const found = [...r.phases, ...r.checks].find((p) => p.name === name);
-    return found ? `${seconds(found.ms)}${found.ok ? '' : ' FAIL'}` : '-';
+    if (!found) return '-';
+    if ('notApplicable' in found && found.notApplicable) return 'n/a';
+    return `${seconds(found.ms)}${found.ok ? '' : ' FAIL'}`;
   }),
 ]);
 const upToConverged = (r: DctestReport) =>
