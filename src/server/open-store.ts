@@ -22,12 +22,13 @@ export async function openStoreWaiting(config: StoreConfig, waitMs: number, logg
       if (attempt > 1) logger.info({ attempt }, 'the store answers now');
       return store;
     } catch (error) {
-      if (!(error instanceof StoreUnreachableError) || Date.now() + STORE_RETRY_MS > deadline) throw error;
+      // The last attempt is made at the deadline, so the store is waited for the whole time asked.
+      if (!(error instanceof StoreUnreachableError) || Date.now() >= deadline) throw error;
       logger.warn(
         { attempt, secondsLeft: Math.round((deadline - Date.now()) / 1000) },
         `waiting for the store: ${error.message}`,
       );
-      await new Promise((resolve) => setTimeout(resolve, STORE_RETRY_MS));
+      await new Promise((resolve) => setTimeout(resolve, Math.min(STORE_RETRY_MS, deadline - Date.now())));
     }
   }
 }
