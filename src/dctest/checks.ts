@@ -12,7 +12,7 @@ import type { Machine } from '../inventory/model.js';
 import { macAddress } from '../vdc/host/qemu-args.js';
 import { checkAgreement } from './agreement.js';
 import { reachabilityPairs, spineNexthops } from './plan.js';
-import { inMember, sleep, yaguraIn, type Probe } from './probe.js';
+import { count, inMember, sleep, yaguraIn, type Probe } from './probe.js';
 import { parsePing, parseRoute, parseRoutes, txPackets, type PingResult, type Route } from './readings.js';
 import { waitForBgp, type RunContext } from './steps.js';
 
@@ -63,7 +63,7 @@ export async function reachability(ctx: RunContext): Promise<CheckOutcome> {
     ok: failed.length === 0 && pairs.length > 0,
     detail:
       failed.length === 0
-        ? `${pairs.length} pairs from ${ctx.plan.probers.length} racks: every node0 answers`
+        ? `${count(pairs.length, 'pair')} from ${count(ctx.plan.probers.length, 'rack')}: every node0 answers`
         : `${failed.length} of ${pairs.length} unreachable: ${failed.slice(0, 6).join(', ')}`,
     data: { pairs: pairs.length, unreachable: failed },
   };

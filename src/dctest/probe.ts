@@ -59,6 +59,11 @@ export function ok(result: Finished, what: string): Finished {
   return result;
 }
 
+/** "1 VM", "2 VMs": a count and its noun for people. */
+export function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**

@@ -19,7 +19,7 @@ import type { RunPaths } from '../vdc/run-dir.js';
 import { DEFAULT_BMC_CREDENTIALS } from '../vdc/spec/types.js';
 import { askSupervisor } from '../vdc/supervisor/control.js';
 import type { DctestPlan } from './plan.js';
-import { inMember, ok, waitFor, yaguraIn, type Probe } from './probe.js';
+import { count, inMember, ok, waitFor, yaguraIn, type Probe } from './probe.js';
 import { bgpProtocols, NODE_OS_FAILED, NODE_OS_READY } from './readings.js';
 
 const execFileAsync = promisify(execFile);
@@ -81,7 +81,7 @@ export async function waitForBootServers(ctx: RunContext): Promise<string> {
       );
     }),
   );
-  return `${boots.length} boot servers answer (${boots.map((boot) => boot.name).join(', ')})`;
+  return `${count(boots.length, 'boot server')} answer (${boots.map((boot) => boot.name).join(', ')})`;
 }
 
 /** Loads the site into the boot servers through the CLI, as docs/site-spec.md tells a user to. */
@@ -193,8 +193,8 @@ export async function waitForNetboot(
   );
   const vmTimes = [...times].map(([name, ms]) => `${name} ${(ms / 1000).toFixed(0)} s`);
   return [
-    `${vms.length} VMs netbooted${vmTimes.length > 0 ? ` (${vmTimes.join(', ')})` : ''}`,
-    `${joiners.length} netns servers joined`,
+    `${count(vms.length, 'VM')} netbooted${vmTimes.length > 0 ? ` (${vmTimes.join(', ')})` : ''}`,
+    `${count(joiners.length, 'netns server')} joined`,
   ].join(', ');
 }
 
