@@ -5,8 +5,8 @@
  * servers on one etcd never hand out the same index or address.
  */
 import { conflict, invalid, notFound } from '../lib/errors.js';
-import { readDocument, transact } from '../store/document.js';
-import { keyMissing, type Store, type TxnOp } from '../store/interface.js';
+import { readDocument, transact, type Transaction } from '../store/document.js';
+import { keyMissing, type Compare, type Store, type TxnOp } from '../store/interface.js';
 import type { Actor, AuditEntry, Auditor } from './audit.js';
 import {
   cryptPrefix,
@@ -93,11 +93,31 @@ export class Machines {
     return (await this.get(serial)).status.state;
   }
 
-  async setState(serial: string, state: MachineState, actor: Actor): Promise<void> {
-    await this.update(serial, actor, async (machine) => {
+  /**
+   * Changes a machine's state (only valid transitions). A controller passes
+   * `expect` (the state its decision was based on: if the machine has moved on
+   * since, nothing is written and 'moved' is returned), `guard` (a compare that
+   * must hold at commit, e.g. its leadership; when it fails, its refusal is
+   * thrown) and `reason` (in the audit record after the transition).
+   */
+  async setState(
+    serial: string,
+    state: MachineState,
+    actor: Actor,
+    options: { expect?: MachineState; guard?: { compare: Compare; refusal: () => Error }; reason?: string } = {},
+  ): Promise<'changed' | 'same' | 'moved'> {
+    let outcome: 'changed' | 'same' | 'moved' = 'same';
+    await this.update(serial, actor, async (machine, tx) => {
       const from = machine.status.state;
+      outcome = 'same';
+      if (options.expect !== undefined && from !== options.expect && from !== state) {
+        outcome = 'moved';
+        return undefined;
+      }
       const check = checkTransition(from, state);
       if (check.kind === 'same') return undefined;
+      if (options.guard) tx.require(options.guard.compare, options.guard.refusal);
+      outcome = 'changed';
       if (check.kind === 'forbidden') throw conflict(check.message, 'state');
       if (state === 'retired') {
         // No compare needed: disk keys are refused from retiring on (see DiskKeys.put), and this machine is retiring.
@@ -110,8 +130,10 @@ export class Machines {
         }
       }
       const next: Machine = { ...machine, status: { state, timestamp: this.now().toISOString() } };
-      return { machine: next, audit: { category: 'machines', instance: serial, action: 'state', detail: `${from} -> ${state}` } };
+      const detail = `${from} -> ${state}${options.reason ? `: ${options.reason}` : ''}`;
+      return { machine: next, audit: { category: 'machines', instance: serial, action: 'state', detail } };
     });
+    return outcome;
   }
 
   async setLabel(serial: string, name: string, value: string, actor: Actor): Promise<void> {
@@ -211,12 +233,12 @@ export class Machines {
   private async update(
     serial: string,
     actor: Actor,
-    change: (machine: Machine) => Promise<{ machine: Machine; audit: AuditEntry } | undefined>,
+    change: (machine: Machine, tx: Transaction) => Promise<{ machine: Machine; audit: AuditEntry } | undefined>,
   ): Promise<void> {
     await transact(this.store, async (tx) => {
       const machine = await tx.get(machineKey(serial), machineCodec);
       if (!machine) throw notFound(`machine ${serial}`);
-      const update = await change(machine);
+      const update = await change(machine, tx);
       if (!update) return;
       tx.put(machineKey(serial), machineCodec, update.machine);
       tx.add(this.audit(actor, update.audit), touchMachines());

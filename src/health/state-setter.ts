@@ -1,0 +1,171 @@
+/**
+ * The state setter's loop around decideStates (decide-states.ts), as
+ * sabakan-state-setter runs on the boot servers: every server campaigns for
+ * leadership on the store; the leader, every interval, reads the machines and
+ * the serf members, decides, and writes each change with its leadership as a
+ * guard — a deposed leader writes nothing — and with the state it decided
+ * from as the expectation, so a person's change in between wins. Each change
+ * is in the audit log as the state setter's, with its reason. When the members
+ * cannot be read (the serf agent is down), the round is skipped: no machine is
+ * judged on a blind view. Pending judgements live in the leader's memory; a
+ * new leader starts them afresh, so it never writes before a grace period.
+ */
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import { Gauge, type Registry } from 'prom-client';
+import type { Machines } from '../inventory/machines.js';
+import type { Machine } from '../inventory/model.js';
+import { counterIn } from '../lib/metrics.js';
+import { Election, NotLeaderError, type Leadership } from '../store/election.js';
+import type { Store } from '../store/interface.js';
+import { KeptLease } from '../store/lease.js';
+import { decideStates, type MemberView, type Pending, type StateSetterConfig } from './decide-states.js';
+
+export const STATE_SETTER_ELECTION = 'elections/state-setter/';
+/** Who the audit log names for the state setter's changes. */
+export const STATE_SETTER_ACTOR = 'state-setter';
+const LEASE_TTL_SECONDS = 10;
+
+export interface StateSetterOptions extends StateSetterConfig {
+  store: Store;
+  machines: Machines;
+  /** The serf members, as the local agent sees them (SerfClient.members). */
+  members: () => Promise<MemberView[]>;
+  intervalMs: number;
+  logger: Logger;
+  metrics: Registry;
+  /** Names this server in the election (what `leader` shows). */
+  name?: string;
+}
+
+export interface RunningStateSetter {
+  stop(): Promise<void>;
+  /** Whether this server leads now. */
+  leading(): boolean;
+}
+
+export function startStateSetter(options: StateSetterOptions): RunningStateSetter {
+  const stopping = new AbortController();
+  const changes = counterIn(options.metrics, 'yagura_state_setter_changes_total', 'Machine states the state setter wrote', [
+    'to',
+  ]);
+  const rounds = counterIn(options.metrics, 'yagura_state_setter_rounds_total', 'State setter rounds, by outcome', ['outcome']);
+  const leader =
+    (options.metrics.getSingleMetric('yagura_state_setter_leader') as Gauge | undefined) ??
+    new Gauge({
+      name: 'yagura_state_setter_leader',
+      help: '1 while this server runs the state setter',
+      registers: [options.metrics],
+    });
+  let leadership: Leadership | undefined;
+  const name = options.name ?? hostname();
+
+  const round = async (lead: Leadership, pending: Map<string, Pending>): Promise<Map<string, Pending>> => {
+    let members: MemberView[];
+    try {
+      members = await options.members();
+    } catch (error) {
+      rounds.inc({ outcome: 'no-members' });
+      options.logger.warn({ err: error }, 'state setter: cannot read the serf members; this round is skipped');
+      return pending;
+    }
+    const machines = JSON.parse(
+      (await options.machines.searchJson({ having: { values: {} }, notHaving: { values: {} } })).toString(),
+    ) as Machine[];
+    const decision = decideStates(
+      {
+        machines: machines.map((machine) => ({
+          serial: machine.spec.serial,
+          state: machine.status.state,
+          role: machine.spec.role,
+          labels: machine.spec.labels,
+        })),
+        members,
+        pending,
+      },
+      options,
+      Date.now(),
+    );
+    for (const change of decision.changes) {
+      const outcome = await options.machines.setState(
+        change.serial,
+        change.to,
+        { user: STATE_SETTER_ACTOR, ip: name },
+        {
+          expect: change.from,
+          reason: change.reason,
+          guard: { compare: lead.guard(), refusal: () => new NotLeaderError(lead.key) },
+        },
+      );
+      if (outcome === 'changed') {
+        changes.inc({ to: change.to });
+        options.logger.info(
+          { serial: change.serial, from: change.from, to: change.to, reason: change.reason },
+          'state setter changed a machine',
+        );
+      }
+    }
+    rounds.inc({ outcome: 'decided' });
+    return decision.pending;
+  };
+
+  const lead = async (lead: Leadership): Promise<void> => {
+    let pending = new Map<string, Pending>();
+    const signal = AbortSignal.any([stopping.signal, lead.lost]);
+    while (!signal.aborted) {
+      try {
+        pending = await round(lead, pending);
+      } catch (error) {
+        if (error instanceof NotLeaderError) return;
+        rounds.inc({ outcome: 'error' });
+        options.logger.warn({ err: error }, 'state setter round failed');
+      }
+      await sleep(options.intervalMs, signal);
+    }
+  };
+
+  const run = async (): Promise<void> => {
+    while (!stopping.signal.aborted) {
+      let lease: KeptLease | undefined;
+      try {
+        lease = await KeptLease.grant(options.store, LEASE_TTL_SECONDS);
+        leadership = await new Election(options.store, STATE_SETTER_ELECTION).campaign(lease, name, stopping.signal);
+        leader.set(1);
+        options.logger.info({ name }, 'state setter: leading');
+        await lead(leadership);
+      } catch (error) {
+        if (!stopping.signal.aborted && !(error instanceof NotLeaderError))
+          options.logger.warn({ err: error }, 'state setter: campaign failed; trying again');
+      } finally {
+        if (leadership) options.logger.info({ name }, 'state setter: no longer leading');
+        leader.set(0);
+        const was = leadership;
+        leadership = undefined;
+        if (was && stopping.signal.aborted) await was.resign().catch(() => {});
+        else await lease?.revoke().catch(() => {});
+      }
+      await sleep(1000, stopping.signal);
+    }
+  };
+  const running = run();
+  return {
+    leading: () => leadership !== undefined,
+    stop: async () => {
+      stopping.abort();
+      await running;
+    },
+  };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
