@@ -25,6 +25,7 @@ needed=(
   "nftables:/usr/sbin/nft"
   "graphviz:/usr/bin/dot"
   "libxml2-utils:/usr/bin/xmllint"
+  "serf:/usr/bin/serf"
 )
 
 missing=()
@@ -54,3 +55,8 @@ apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null 2>&1 ||
   apt-get update -q >/dev/null
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
+# Debian's serf package enables a system agent (serf.service) that would hold
+# 7373/7946 at the next boot; the tests start their own agents on free ports.
+if [[ " ${missing[*]} " == *" serf "* ]] && command -v systemctl >/dev/null; then
+  systemctl disable --now serf.service >/dev/null 2>&1 || true
+fi
