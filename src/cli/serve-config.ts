@@ -6,7 +6,7 @@ import { parseDuration } from '../lib/duration.js';
 import { UserError } from '../lib/errors.js';
 import { parseIPv4 } from '../lib/ipv4.js';
 import { parseListen } from '../lib/listen.js';
-import type { BootServerConfig, DhcpSettings, Listener } from '../server/config.js';
+import type { BootServerConfig, DhcpSettings, Listener, StateSetterSettings } from '../server/config.js';
 import { type StoreFlags, storeConfig } from './store-options.js';
 
 export interface ServeFlags extends StoreFlags {
@@ -26,6 +26,9 @@ export interface ServeFlags extends StoreFlags {
   imageKeep: string;
   compactRetention?: string;
   storeWait: string;
+  stateSetterSerf?: string;
+  stateSetterInterval: string;
+  stateSetterGrace: string;
 }
 
 export function serveConfig(flags: ServeFlags): BootServerConfig {
@@ -60,6 +63,33 @@ export function serveConfig(flags: ServeFlags): BootServerConfig {
     dhcp: dhcpSettings(flags),
     compactionRetentionMs,
     auditRetentionDays,
+    stateSetter: stateSetterSettings(flags),
+  };
+}
+
+function stateSetterSettings(flags: ServeFlags): StateSetterSettings | undefined {
+  if (flags.stateSetterSerf === undefined) return undefined;
+  const address = parseListen(flags.stateSetterSerf, '--state-setter-serf');
+  const intervalMs = parseDuration(flags.stateSetterInterval, '--state-setter-interval');
+  if (intervalMs < 1000) throw new UserError('--state-setter-interval must be at least 1s', 2);
+  let defaultGraceMs = 60_000;
+  const graceMs: Record<string, number> = {};
+  for (const part of flags.stateSetterGrace
+    .split(',')
+    .map((text) => text.trim())
+    .filter((text) => text !== '')) {
+    const [type, duration] = part.includes('=') ? part.split('=', 2) : [undefined, part];
+    const ms = parseDuration(duration!, '--state-setter-grace');
+    if (type === undefined) defaultGraceMs = ms;
+    else if (type === '') throw new UserError(`--state-setter-grace: "${part}" names no machine type before "="`, 2);
+    else graceMs[type] = ms;
+  }
+  const authKey = process.env.YAGURA_STATE_SETTER_SERF_AUTH;
+  return {
+    serf: { host: address.host, port: address.port, ...(authKey ? { authKey } : {}) },
+    intervalMs,
+    graceMs,
+    defaultGraceMs,
   };
 }
 

@@ -96,6 +96,25 @@ export function serveCommand(): Command {
         .default('0')
         .env('YAGURA_STORE_WAIT'),
     )
+    .addOption(
+      new Option(
+        '--state-setter-serf <host:port>',
+        "run the state setter (docs/state-setter.md) with the local serf agent's RPC address, e.g. 127.0.0.1:7373 (default: off)",
+      ).env('YAGURA_STATE_SETTER_SERF'),
+    )
+    .addOption(
+      new Option('--state-setter-interval <duration>', 'how often the state setter decides')
+        .default('10s')
+        .env('YAGURA_STATE_SETTER_INTERVAL'),
+    )
+    .addOption(
+      new Option(
+        '--state-setter-grace <list>',
+        'how long an unhealthy or unreachable judgement must hold before it is written: a duration for every machine type, and TYPE=DURATION for some (machine type: the label machine-type, else the role), e.g. 1m,qemu=5s',
+      )
+        .default('1m')
+        .env('YAGURA_STATE_SETTER_GRACE'),
+    )
     .addHelpText(
       'after',
       `

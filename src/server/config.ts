@@ -46,6 +46,18 @@ export interface BootServerConfig {
   compactionRetentionMs?: number;
   /** Delete audit records older than this many days; undefined: keep them all. */
   auditRetentionDays?: number;
+  /** The state setter (docs/state-setter.md); undefined: this server does not run it. */
+  stateSetter?: StateSetterSettings;
+}
+
+export interface StateSetterSettings {
+  /** The local serf agent's RPC address (its -rpc-addr) and auth key. */
+  serf: { host: string; port: number; authKey?: string };
+  /** How often the leader decides. */
+  intervalMs: number;
+  /** How long an unhealthy or unreachable judgement must hold, per machine type, and for other types. */
+  graceMs: Record<string, number>;
+  defaultGraceMs: number;
 }
 
 /** An address to listen on; `text` is how the user wrote it, for error messages (default HOST:PORT). */

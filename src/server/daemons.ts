@@ -9,6 +9,8 @@ import type { Registry } from 'prom-client';
 import type { AssetRepository } from '../boot/assets.js';
 import type { ImageRepository } from '../boot/images.js';
 import type { TemplateRepository } from '../boot/templates/repository.js';
+import { serfMembers } from '../health/serf-members.js';
+import { startStateSetter } from '../health/state-setter.js';
 import { startAuditRetention } from '../inventory/audit-retention.js';
 import type { Inventory } from '../inventory/inventory.js';
 import { startAutoCompaction } from '../store/compaction.js';
@@ -63,4 +65,26 @@ const auditRetention: Daemon = {
     }),
 };
 
-export const DAEMONS: readonly Daemon[] = [storeCompaction, auditRetention];
+/**
+ * Sets machine states from serf membership and node checks (docs/state-setter.md):
+ * every server that runs it campaigns; only the leader decides and writes.
+ */
+const stateSetter: Daemon = {
+  name: 'state setter',
+  enabled: (config) => config.stateSetter !== undefined,
+  start: async ({ config, store, inventory, metrics, logger }) => {
+    const settings = config.stateSetter!;
+    return startStateSetter({
+      store,
+      machines: inventory.machines,
+      members: () => serfMembers(settings.serf),
+      intervalMs: settings.intervalMs,
+      graceMs: settings.graceMs,
+      defaultGraceMs: settings.defaultGraceMs,
+      logger,
+      metrics,
+    });
+  },
+};
+
+export const DAEMONS: readonly Daemon[] = [storeCompaction, auditRetention, stateSetter];
