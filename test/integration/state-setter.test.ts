@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SerfClient } from '../../src/health/serf-rpc.js';
 import { assertOk, RunningYagura, runYagura } from '../helpers/cli.js';
+import { EtcdCluster } from '../helpers/etcd-cluster.js';
 import { freePort } from '../helpers/ports.js';
 import { SerfAgent } from '../helpers/serf-agent.js';
 import { tempDir } from '../helpers/temp.js';
@@ -144,5 +145,120 @@ describe('the state setter in yagura serve, with real serf agents', () => {
     assert.match(metrics, /^yagura_state_setter_changes_total\{to="healthy"\} 2$/m);
     assert.match(metrics, /^yagura_state_setter_changes_total\{to="unhealthy"\} 1$/m);
     assert.match(metrics, /^yagura_state_setter_changes_total\{to="unreachable"\} 1$/m);
+  });
+});
+
+describe('the state setter on two boot servers sharing etcd', () => {
+  const dir = tempDir('state-setter-ha');
+  let cluster: EtcdCluster | undefined;
+  let boot: SerfAgent | undefined;
+  let node: SerfAgent | undefined;
+  const servers: { server: RunningYagura; url: string }[] = [];
+
+  const leaders = async (): Promise<number[]> =>
+    Promise.all(
+      servers.map(async ({ server, url }) => {
+        if (server.child.exitCode !== null || server.child.signalCode !== null) return 0;
+        const text = await fetch(`${url}/metrics`)
+          .then((response) => response.text())
+          .catch(() => '');
+        return Number(/^yagura_state_setter_leader (\d)$/m.exec(text)?.[1] ?? 0);
+      }),
+    );
+  async function waitForLeader(timeoutMs: number): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const now = await leaders();
+      if (now.filter((value) => value === 1).length === 1) return now.indexOf(1);
+      if (Date.now() > deadline) assert.fail(`no single leader within ${timeoutMs / 1000} s: ${now.join(', ')}`);
+      await sleep(250);
+    }
+  }
+  const setterRecords = async (url: string) => {
+    const logs = await runYagura(['logs', '-o', 'json', '--server', url]);
+    assertOk(logs);
+    return logs.stdout
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as { user: string; instance: string; action: string; detail: string })
+      .filter((record) => record.user === 'state-setter');
+  };
+
+  before(async () => {
+    cluster = await EtcdCluster.start(1);
+    boot = await SerfAgent.start({ name: 'boot', tags: { role: 'boot' } });
+    node = await SerfAgent.start({ name: 'rack0-cs1', tags: { serial: 'H1', 'failed-checks': '' } });
+    const client = await SerfClient.connect({ host: '127.0.0.1', port: boot.rpcPort });
+    assert.equal(await client.join([node.bindAddr], false), 1);
+    await client.close();
+    for (const name of ['boot-a', 'boot-b']) {
+      const port = await freePort();
+      const server = new RunningYagura([
+        'serve',
+        '--listen',
+        `127.0.0.1:${port}`,
+        '--store',
+        'etcd',
+        '--etcd-endpoints',
+        cluster.endpoints.join(','),
+        '--etcd-prefix',
+        '/ha-state-setter/',
+        '--data-dir',
+        join(dir.path, name),
+        '--state-setter-serf',
+        `127.0.0.1:${boot.rpcPort}`,
+        '--state-setter-interval',
+        '1s',
+        '--state-setter-grace',
+        '10m,qemu=2s',
+      ]);
+      await server.waitFor('"serving"');
+      servers.push({ server, url: `http://127.0.0.1:${port}` });
+    }
+  });
+
+  after(async () => {
+    await Promise.all(servers.map(({ server }) => server.stop()));
+    await Promise.all([boot?.stop(), node?.stop()]);
+    await cluster?.stop();
+    dir.remove();
+  });
+
+  it('decides on one server only, moves to the other within seconds when the leader is killed, and writes nothing twice', async (t) => {
+    const first = await waitForLeader(30_000);
+    const url = servers[0]!.url;
+    const ipam = join(dir.path, 'ipam.json');
+    writeFileSync(ipam, JSON.stringify(EXAMPLE_IPAM));
+    const machines = join(dir.path, 'machines.json');
+    writeFileSync(
+      machines,
+      JSON.stringify([{ serial: 'H1', rack: 0, role: 'cs', bmc: { type: 'IPMI-2.0' }, labels: { 'machine-type': 'qemu' } }]),
+    );
+    assertOk(await runYagura(['ipam', 'set', '-f', ipam, '--server', url]));
+    assertOk(await runYagura(['machines', 'create', '-f', machines, '--server', url]));
+    const deadline = Date.now() + 30_000;
+    while ((await setterRecords(url)).length === 0 && Date.now() < deadline) await sleep(500);
+    await sleep(3000); // a few more rounds on both servers: nothing more may be written
+    assert.deepEqual(
+      (await setterRecords(url)).map((record) => `${record.instance} ${record.detail}`),
+      ['H1 uninitialized -> healthy: serf member alive, every check passes'],
+    );
+
+    await servers[first]!.server.stop('SIGKILL');
+    const killedAt = Date.now();
+    const second = await waitForLeader(60_000);
+    assert.notEqual(second, first);
+    t.diagnostic(`the other server leads ${Date.now() - killedAt} ms after the leader was killed (its lease: 10 s)`);
+    const survivor = servers[second]!.url;
+    // The new leader judges afresh: a failed check is written once its grace has passed, and once only.
+    const agent = await SerfClient.connect({ host: '127.0.0.1', port: node!.rpcPort });
+    await agent.setTags({ 'failed-checks': 'disk' });
+    await agent.close();
+    const until = Date.now() + 60_000;
+    while ((await setterRecords(survivor)).length < 2 && Date.now() < until) await sleep(500);
+    await sleep(3000);
+    const details = (await setterRecords(survivor)).map((record) => record.detail);
+    assert.equal(details.length, 2, details.join('\n'));
+    assert.match(details[1]!, /^healthy -> unhealthy: check disk failed \(for \d+(\.\d)? s, grace 2 s\)$/);
   });
 });
