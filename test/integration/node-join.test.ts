@@ -243,7 +243,12 @@ describe('yagura node join', () => {
         assert.match(addresses('eth1'), new RegExp(`inet ${escaped(NODE.node2)}/26 `));
 
         // The ToRs' view: both sessions up, node0/32 learned over each uplink.
-        const birdc = async (...command: string[]) => (await tor.exec(BIRDC, ['-s', torSocket, ...command])).stdout;
+        // birdc exits 1 for "Network not found" (no route yet): that is an answer to poll again, not a failure.
+        const birdc = async (...command: string[]) =>
+          tor.exec(BIRDC, ['-s', torSocket, ...command]).then(
+            (result) => result.stdout,
+            (error: { stdout?: string }) => error.stdout ?? '',
+          );
         let route = '';
         await eventually(
           'node0/32 is learned over both uplinks',

@@ -75,6 +75,19 @@ const urls = {
 };
 
 describe('DHCP policy', () => {
+  it('drops a client that gives no hardware address (hlen 0): a lease is held by one; INFORM needs none', () => {
+    for (const type of [DhcpMessageType.DISCOVER, DhcpMessageType.REQUEST, DhcpMessageType.RELEASE, DhcpMessageType.DECLINE])
+      assert.deepEqual(
+        classify(request({ type, mac: '', serverId: SERVER, requestedIp: ip('10.69.0.40'), ciaddr: ip('10.69.0.40') }), SERVER),
+        { kind: 'drop', reason: 'no-hardware-address' },
+        `message type ${type}`,
+      );
+    assert.deepEqual(classify(request({ type: DhcpMessageType.INFORM, mac: '', ciaddr: ip('10.69.0.40') }), SERVER), {
+      kind: 'inform',
+      address: ip('10.69.0.40'),
+    });
+  });
+
   it('classifies requests by the client state of RFC 2131', () => {
     assert.deepEqual(classify(request({}), SERVER), { kind: 'discover', requested: undefined });
     const selecting = request({ type: DhcpMessageType.REQUEST, serverId: SERVER, requestedIp: ip('10.69.0.40') });

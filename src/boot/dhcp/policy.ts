@@ -43,6 +43,9 @@ export type Exchange =
 
 /** Classifies a request by RFC 2131's client states (§4.3.2). `serverId` is ours. */
 export function classify(request: RequestView, serverId: number): Exchange {
+  // Leases are held by a hardware address: a client that gives none (hlen 0) cannot take, keep or give one back.
+  if (request.mac === '' && request.type !== MessageType.INFORM && isClientMessage(request.type))
+    return { kind: 'drop', reason: 'no-hardware-address' };
   switch (request.type) {
     case MessageType.DISCOVER:
       return { kind: 'discover', requested: request.requestedIp };
@@ -166,4 +169,10 @@ export function destination(request: RequestView, replyType: number, formatAddre
   if (replyType === MessageType.NAK) return { address: '255.255.255.255', port: 68 };
   if (request.ciaddr !== 0) return { address: formatAddress(request.ciaddr), port: 68 };
   return { address: '255.255.255.255', port: 68 };
+}
+
+function isClientMessage(type: number): boolean {
+  return (
+    type === MessageType.DISCOVER || type === MessageType.REQUEST || type === MessageType.RELEASE || type === MessageType.DECLINE
+  );
 }
