@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import type { SitePlan } from '../fabric/index.js';
 import { UserError } from '../lib/errors.js';
+import { processAlive } from '../vdc/lifecycle.js';
 import { DEFAULT_RUN_ROOT, readState } from '../vdc/run-dir.js';
 import { Session, type SessionOptions } from './session.js';
 
@@ -37,15 +38,6 @@ export function demoGuide(site: SitePlan, runDir: string, yagura: string, runRoo
   return lines.join('\n');
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export async function runDemo(options: SessionOptions, print: (text: string) => void): Promise<void> {
   const session = await Session.open(options);
   try {
@@ -58,7 +50,7 @@ export async function runDemo(options: SessionOptions, print: (text: string) => 
         new Promise<never>((_, reject) => {
           watch = setInterval(() => {
             void readState(ctx.paths).then((state) => {
-              if (!state?.supervisorPid || !alive(state.supervisorPid))
+              if (!state?.supervisorPid || !processAlive(state.supervisorPid))
                 reject(new UserError(`the data center's supervisor exited; see ${ctx.paths.supervisorLog}`));
             });
           }, 2000);

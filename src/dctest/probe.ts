@@ -6,6 +6,7 @@
  * 127.0.0.1:10080, the CLI's default server.
  */
 import { execFile } from 'node:child_process';
+import { sleep } from '../lib/sleep.js';
 import { dcNamespace, memberNamespace } from '../vdc/names.js';
 
 export interface Finished {
@@ -63,8 +64,6 @@ export function ok(result: Finished, what: string): Finished {
 export function count(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
-
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * Tries `attempt` every `everyMs` until it returns a value; past the deadline

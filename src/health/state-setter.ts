@@ -16,6 +16,7 @@ import { Gauge, type Registry } from 'prom-client';
 import type { Machines } from '../inventory/machines.js';
 import type { Machine } from '../inventory/model.js';
 import { counterIn } from '../lib/metrics.js';
+import { sleep } from '../lib/sleep.js';
 import { Election, NotLeaderError, type Leadership } from '../store/election.js';
 import type { Store } from '../store/interface.js';
 import { KeptLease } from '../store/lease.js';
@@ -155,17 +156,4 @@ export function startStateSetter(options: StateSetterOptions): RunningStateSette
       await running;
     },
   };
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

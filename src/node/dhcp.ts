@@ -4,6 +4,7 @@
  * lease to a file. Through the ToR's relay the lease comes from a boot
  * server; until one answers, udhcpc is run again and again.
  */
+import { sleep } from '../lib/sleep.js';
 import { spawn } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -71,19 +72,5 @@ function run(
       signal.removeEventListener('abort', abort);
       resolve({ code, output });
     });
-  });
-}
-
-/** Resolves after `ms`, or at once when aborted. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
   });
 }

@@ -308,7 +308,7 @@ async function supervisorAlive(paths: RunPaths): Promise<boolean> {
   }
 }
 
-function processAlive(pid: number): boolean {
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
