@@ -129,8 +129,6 @@ export class Session {
         ),
       () => `${site.files.length} files in ${dir}`,
     );
-    // The supervisor inherits this environment: the VMs wait for their BMCs.
-    process.env.YAGURA_DC_VMS_POWER = 'off';
     this.brought = true;
     await this.phase(
       'DC up',
@@ -143,6 +141,8 @@ export class Session {
           entry: options.yagura,
           tools: options.tools,
           progress: () => {},
+          // The VMs wait for their BMCs.
+          vmsOff: true,
         }),
       () => `${site.plan.racks.length} racks, ${site.plan.spines.length} spines, ${site.plan.machines.length} servers`,
     );

@@ -32,6 +32,7 @@ import {
 } from './run-dir.js';
 import type { Topology } from './spec/index.js';
 import { askSupervisor, ControlUnavailable } from './supervisor/control.js';
+import { VMS_POWER_VARIABLE } from './supervisor/options.js';
 import type { LiveStatus } from './supervisor/supervisor.js';
 
 export interface Roots {
@@ -51,6 +52,8 @@ export interface UpOptions extends Roots {
   progress: (message: string) => void;
   /** Lines the supervisor logs after "ready" while the caller keeps following (foreground). */
   timeoutMs?: number;
+  /** Leave the VMs off for their BMCs to power on (the supervisor gets YAGURA_DC_VMS_POWER=off). */
+  vmsOff?: boolean;
 }
 
 export async function readTopology(files: string[]): Promise<Topology> {
@@ -109,7 +112,7 @@ export async function up(options: UpOptions): Promise<{ paths: RunPaths; supervi
   const start = async (): Promise<number> => {
     step(await buildNamespacesAndLinks(plan, options.tools, buildProgress));
     // The supervisor (a Node process) starts while the members are configured; it waits for phase "starting".
-    const supervisorPid = startSupervisor(options.dc, paths, options.entry, options.tools);
+    const supervisorPid = startSupervisor(options.dc, paths, options.entry, options.tools, options.vmsOff === true);
     await updateState(paths, { supervisorPid });
     step(await configureMembers(plan, options.tools, (name, done, total) => step(buildProgress(name, done, total))));
     await updateState(paths, { phase: 'starting', supervisorPid });
@@ -156,13 +159,13 @@ async function refuseOrClean(dc: string, paths: RunPaths, tools: HostTools, prog
   }
 }
 
-function startSupervisor(dc: string, paths: RunPaths, entry: string[], tools: HostTools): number {
+function startSupervisor(dc: string, paths: RunPaths, entry: string[], tools: HostTools, vmsOff: boolean): number {
   const log = openSync(paths.supervisorLog, 'a');
   try {
     const child = spawn(tools.ip, ['netns', 'exec', dcNamespace(dc), ...entry, 'dc', 'supervise', paths.runDir], {
       detached: true,
       stdio: ['ignore', log, log],
-      env: markedEnvironment(paths.runDir),
+      env: markedEnvironment(paths.runDir, vmsOff ? { ...process.env, [VMS_POWER_VARIABLE]: 'off' } : process.env),
     });
     child.unref();
     if (child.pid === undefined) throw new UserError(`could not start the supervisor (${tools.ip} netns exec failed)`);

@@ -7,7 +7,7 @@
  */
 import type { Accel } from '../../vdc/host/qemu-args.js';
 import { DEFAULT_IP, DEFAULT_NFT, DEFAULT_PYTHON, DEFAULT_TC, type HostTools } from '../../vdc/host/tools.js';
-import { DEFAULT_BMC_PORTS, type BmcPorts } from '../../vdc/supervisor/options.js';
+import { DEFAULT_BMC_PORTS, VMS_POWER_VARIABLE, type BmcPorts } from '../../vdc/supervisor/options.js';
 
 export interface DcEnvironment {
   /** YAGURA_IP, YAGURA_TC, YAGURA_NFT, YAGURA_PYTHON: the host programs. */
@@ -37,6 +37,6 @@ export function readDcEnvironment(env: NodeJS.ProcessEnv = process.env): DcEnvir
       ipmi: Number(env.YAGURA_BMC_IPMI_PORT ?? DEFAULT_BMC_PORTS.ipmi),
       redfish: Number(env.YAGURA_BMC_REDFISH_PORT ?? DEFAULT_BMC_PORTS.redfish),
     },
-    powerOnVms: env.YAGURA_DC_VMS_POWER !== 'off',
+    powerOnVms: env[VMS_POWER_VARIABLE] !== 'off',
   };
 }

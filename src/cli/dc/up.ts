@@ -20,8 +20,6 @@ the previous run crashed (e.g. was SIGKILLed), its leftovers are removed first.`
     )
     .action(async (files: string[], flags: RootFlags & { name?: string; foreground?: boolean; vmsOff?: boolean }) => {
       requireRoot();
-      // The supervisor inherits this process's environment and reads it there.
-      if (flags.vmsOff) process.env.YAGURA_DC_VMS_POWER = 'off';
       const { tools, uplinkNamespace } = readDcEnvironment();
       const dc = checkDcName(flags.name ?? dcNameFromFile(files[0]!));
       const started = Date.now();
@@ -37,6 +35,7 @@ the previous run crashed (e.g. was SIGKILLed), its leftovers are removed first.`
         tools,
         ...(uplinkNamespace ? { uplinkNamespace } : {}),
         progress,
+        vmsOff: flags.vmsOff === true,
       });
       progress(`data center "${dc}" is up: \`yagura dc status ${dc}\`, \`yagura dc down ${dc}\``);
       if (!flags.foreground) return;

@@ -16,6 +16,9 @@ export interface BmcPorts {
 
 export const DEFAULT_BMC_PORTS: BmcPorts = { ipmi: 623, redfish: 443 };
 
+/** The variable that tells the supervisor to leave the VMs off at start ("off"); `dc up --vms-off` sets it for it. */
+export const VMS_POWER_VARIABLE = 'YAGURA_DC_VMS_POWER';
+
 export interface SupervisorOptions {
   tools: HostTools;
   /** KVM or TCG whatever the host offers (YAGURA_QEMU_ACCEL); otherwise detected. */
