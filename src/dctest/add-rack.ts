@@ -17,7 +17,7 @@ import { memberNamespace } from '../vdc/names.js';
 import type { CheckOutcome } from './checks.js';
 import { reachability } from './checks.js';
 import { planDctest } from './plan.js';
-import { inMember, ok, yaguraIn } from './probe.js';
+import { inMember, ok, onHost, yaguraIn } from './probe.js';
 import { parsePing, type PingResult } from './readings.js';
 import { powerOn, waitForBgp, waitForNetboot, type RunContext } from './steps.js';
 
@@ -82,30 +82,23 @@ export async function addRack(ctx: RunContext, options: AddRackOptions): Promise
       false,
     );
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    const apply = await new Promise<{ code: number; output: string }>((resolve) => {
-      const [command, ...args] = options.yagura;
-      const child = spawn(
-        command!,
-        [
-          ...args,
-          'dc',
-          'apply',
-          join(ctx.dir, 'dc.yml'),
-          '--name',
-          options.name,
-          '--run-root',
-          options.roots.runRoot,
-          '--data-root',
-          options.roots.dataRoot,
-        ],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      let output = '';
-      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      child.once('close', (code) => resolve({ code: code ?? 1, output }));
-    });
-    if (apply.code !== 0) throw new Error(`yagura dc apply failed (exit ${apply.code}): ${apply.output.trim().slice(-600)}`);
+    const apply = await onHost(
+      [
+        ...options.yagura,
+        'dc',
+        'apply',
+        join(ctx.dir, 'dc.yml'),
+        '--name',
+        options.name,
+        '--run-root',
+        options.roots.runRoot,
+        '--data-root',
+        options.roots.dataRoot,
+      ],
+      10 * 60_000,
+    );
+    if (apply.code !== 0)
+      throw new Error(`yagura dc apply failed (exit ${apply.code}): ${(apply.stderr || apply.stdout).trim().slice(-600)}`);
     // The spines' configs gained sessions with the new ToRs; BIRD reads them on `configure` without dropping the others.
     for (const spine of grown.plan.spines)
       ok(

@@ -31,10 +31,16 @@ export function inMember(
   timeoutMs = 60_000,
 ): Promise<Finished> {
   const namespace = member === undefined ? dcNamespace(probe.dc) : memberNamespace(probe.dc, member);
+  return onHost([probe.ip, 'netns', 'exec', namespace, ...command], timeoutMs);
+}
+
+/** Runs `command` on the host (e.g. `yagura dc apply`); never throws for a failing command. */
+export function onHost(command: readonly string[], timeoutMs = 60_000): Promise<Finished> {
+  const [file, ...args] = command;
   return new Promise((resolve) => {
     execFile(
-      probe.ip,
-      ['netns', 'exec', namespace, ...command],
+      file!,
+      args,
       { timeout: timeoutMs, maxBuffer: 16 << 20, env: { ...process.env, YAGURA_SERVER: 'http://127.0.0.1:10080' } },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;

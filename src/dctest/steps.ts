@@ -8,7 +8,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,17 +49,25 @@ export const BUILD_NODE_OS = fileURLToPath(new URL('../../images/build-node-os.s
 export const NODE_OS_KERNEL_PARAMS = ['console=ttyS0'];
 
 /** images/build-node-os.sh: quick when its cache is current (docs/node-os.md). */
-export async function buildNodeOs(): Promise<NodeOsImage> {
+export function buildNodeOs(): Promise<NodeOsImage> {
+  return runImageBuild(BUILD_NODE_OS);
+}
+
+/**
+ * Runs an image build script (images/build-*.sh), which serializes parallel
+ * builds itself and prints the kernel's and the initrd's paths; its stderr's
+ * tail goes into the error when it fails.
+ */
+export async function runImageBuild(script: string): Promise<NodeOsImage> {
   try {
-    const { stdout } = await execFileAsync('bash', [BUILD_NODE_OS], { timeout: 15 * 60_000, maxBuffer: 1 << 20 });
+    const { stdout } = await execFileAsync('bash', [script], { timeout: 15 * 60_000, maxBuffer: 1 << 20 });
     const [vmlinuz, initrd] = stdout.trim().split('\n');
-    if (!vmlinuz || !initrd) throw new Error(`it printed no image paths: ${stdout}`);
+    if (!vmlinuz || !existsSync(vmlinuz) || !initrd || !existsSync(initrd))
+      throw new Error(`it printed no existing kernel and initrd paths: ${stdout}`);
     return { vmlinuz, initrd };
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr ?? '';
-    throw new Error(`building the node OS (${BUILD_NODE_OS}) failed: ${(error as Error).message}\n${stderr.slice(-2000)}`, {
-      cause: error,
-    });
+    throw new Error(`${script} failed: ${(error as Error).message}\n${stderr.slice(-2000)}`, { cause: error });
   }
 }
 

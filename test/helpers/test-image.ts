@@ -1,13 +1,10 @@
 /** The netboot test OS (images/build-test-image.sh), built once per test process. */
-import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { runImageBuild } from '../../src/dctest/steps.js';
 import { missingQemuPackages } from './qemu.js';
 
-const execFileAsync = promisify(execFile);
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 export const BUILD_SCRIPT = join(REPO, 'images/build-test-image.sh');
 export const DNSMASQ = '/usr/sbin/dnsmasq';
@@ -38,14 +35,5 @@ export async function buildImage(script: string, packages: Record<string, string
   if (missing.length > 0) {
     throw new Error(`missing Debian packages: ${missing.join(' ')} — install them with: bash scripts/host-packages.sh (as root)`);
   }
-  try {
-    const { stdout } = await execFileAsync('bash', [script], { timeout: 10 * 60_000, maxBuffer: 1 << 20 });
-    const [vmlinuz, initrd] = stdout.trim().split('\n');
-    assert.ok(vmlinuz && existsSync(vmlinuz), `build script printed no vmlinuz path: ${stdout}`);
-    assert.ok(initrd && existsSync(initrd), `build script printed no initrd path: ${stdout}`);
-    return { vmlinuz, initrd };
-  } catch (error) {
-    const stderr = (error as { stderr?: string }).stderr ?? '';
-    throw new Error(`${relative(REPO, script)} failed: ${(error as Error).message}\n${stderr}`, { cause: error });
-  }
+  return runImageBuild(script);
 }
