@@ -14,7 +14,6 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
 import type { Machines } from '../inventory/machines.js';
-import type { Machine } from '../inventory/model.js';
 import { counterIn } from '../lib/metrics.js';
 import { sleep } from '../lib/sleep.js';
 import { Election, NotLeaderError, type Leadership } from '../store/election.js';
@@ -70,9 +69,7 @@ export function startStateSetter(options: StateSetterOptions): RunningStateSette
       options.logger.warn({ err: error }, 'state setter: cannot read the serf members; this round is skipped');
       return pending;
     }
-    const machines = JSON.parse(
-      (await options.machines.searchJson({ having: { values: {} }, notHaving: { values: {} } })).toString(),
-    ) as Machine[];
+    const machines = await options.machines.all();
     const decision = decideStates(
       {
         machines: machines.map((machine) => ({

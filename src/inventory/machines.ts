@@ -83,6 +83,12 @@ export class Machines {
     return withDuration(found.value, this.now());
   }
 
+  /** Every machine, from the in-memory mirror once it has caught up with the store (for controllers). */
+  async all(): Promise<Machine[]> {
+    await this.cache.fresh();
+    return [...this.cache.all()].map((cached) => cached.machine);
+  }
+
   /** The JSON answer of a search, as bytes ready to send, in memory from `allocate` (default: a new buffer). */
   async searchJson(query: MachineQuery, allocate?: (size: number) => Buffer): Promise<Buffer> {
     const found = await this.find(query);

@@ -24,6 +24,17 @@ import { EXAMPLE_IPAM } from '../fixtures/ipam.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The state changes the state setter wrote, oldest first, as `yagura logs -o json` prints them (a JSON object a line). */
+async function stateSetterRecords(url: string): Promise<{ instance: string; detail: string }[]> {
+  const logs = await runYagura(['logs', '-o', 'json', '--server', url]);
+  assertOk(logs);
+  return logs.stdout
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as { user: string; instance: string; action: string; detail: string })
+    .filter((record) => record.action === 'state' && record.user === 'state-setter');
+}
+
 describe('the state setter in yagura serve, with real serf agents', () => {
   const dir = tempDir('state-setter');
   let boot: SerfAgent | undefined;
@@ -127,13 +138,7 @@ describe('the state setter in yagura serve, with real serf agents', () => {
   });
 
   it('records every change as the state setter’s, with its reason, and leads (metrics)', async () => {
-    const logs = await cli(['logs', '-o', 'json']);
-    assertOk(logs);
-    const records = logs.stdout
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => JSON.parse(line) as { user: string; instance: string; action: string; detail: string });
-    const bySetter = records.filter((record) => record.action === 'state' && record.user === 'state-setter');
+    const bySetter = await stateSetterRecords(url);
     const detail = (serial: string) => bySetter.filter((record) => record.instance === serial).map((record) => record.detail);
     assert.deepEqual(detail('S1'), ['uninitialized -> healthy: serf member alive, every check passes', detail('S1')[1]!]);
     assert.match(detail('S1')[1]!, /^healthy -> unreachable: serf member rack0-cs1 is failed \(for \d+(\.\d)? s, grace 3 s\)$/);
@@ -174,16 +179,6 @@ describe('the state setter on two boot servers sharing etcd', () => {
       await sleep(250);
     }
   }
-  const setterRecords = async (url: string) => {
-    const logs = await runYagura(['logs', '-o', 'json', '--server', url]);
-    assertOk(logs);
-    return logs.stdout
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => JSON.parse(line) as { user: string; instance: string; action: string; detail: string })
-      .filter((record) => record.user === 'state-setter');
-  };
-
   before(async () => {
     cluster = await EtcdCluster.start(1);
     boot = await SerfAgent.start({ name: 'boot', tags: { role: 'boot' } });
@@ -237,10 +232,10 @@ describe('the state setter on two boot servers sharing etcd', () => {
     assertOk(await runYagura(['ipam', 'set', '-f', ipam, '--server', url]));
     assertOk(await runYagura(['machines', 'create', '-f', machines, '--server', url]));
     const deadline = Date.now() + 30_000;
-    while ((await setterRecords(url)).length === 0 && Date.now() < deadline) await sleep(500);
+    while ((await stateSetterRecords(url)).length === 0 && Date.now() < deadline) await sleep(500);
     await sleep(3000); // a few more rounds on both servers: nothing more may be written
     assert.deepEqual(
-      (await setterRecords(url)).map((record) => `${record.instance} ${record.detail}`),
+      (await stateSetterRecords(url)).map((record) => `${record.instance} ${record.detail}`),
       ['H1 uninitialized -> healthy: serf member alive, every check passes'],
     );
 
@@ -255,9 +250,9 @@ describe('the state setter on two boot servers sharing etcd', () => {
     await agent.setTags({ 'failed-checks': 'disk' });
     await agent.close();
     const until = Date.now() + 60_000;
-    while ((await setterRecords(survivor)).length < 2 && Date.now() < until) await sleep(500);
+    while ((await stateSetterRecords(survivor)).length < 2 && Date.now() < until) await sleep(500);
     await sleep(3000);
-    const details = (await setterRecords(survivor)).map((record) => record.detail);
+    const details = (await stateSetterRecords(survivor)).map((record) => record.detail);
     assert.equal(details.length, 2, details.join('\n'));
     assert.match(details[1]!, /^healthy -> unhealthy: check disk failed \(for \d+(\.\d)? s, grace 2 s\)$/);
   });
