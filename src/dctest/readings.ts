@@ -71,8 +71,8 @@ export function txPackets(output: string): number {
   return Number(match[1]);
 }
 
-/** The node OS's console line once it has joined (images/node-os/init). */
-export const NODE_OS_READY = /YAGURA-NODE-OS ready serial=(\S*) node0=(\S*)/;
+/** The line the node OS's /init prints once the config is applied and BIRD answers (images/node-os/init). */
+export const NODE_OS_READY = /YAGURA-NODE-OS ready serial=(\S*) node0=(\S*) bird=(\S*) uptime=(\S+)s/;
 /** The node OS's console line before it reboots to try again. */
 export const NODE_OS_FAILED = /YAGURA-NODE-OS failed: [^\r\n]*/;
 
