@@ -12,8 +12,9 @@ import type { Machine } from '../inventory/model.js';
 import { macAddress } from '../vdc/host/qemu-args.js';
 import { checkAgreement } from './agreement.js';
 import { reachabilityPairs, spineNexthops } from './plan.js';
+import { count } from '../lib/plural.js';
 import { sleep } from '../lib/sleep.js';
-import { count, inMember, yaguraIn, type Probe } from './probe.js';
+import { inMember, yaguraIn, type Probe } from './probe.js';
 import { parsePing, parseRoute, parseRoutes, txPackets, type PingResult, type Route } from './readings.js';
 import { waitForBgp, type RunContext } from './steps.js';
 

@@ -66,11 +66,6 @@ export function ok(result: Finished, what: string): Finished {
   return result;
 }
 
-/** "1 VM", "2 VMs": a count and its noun for people. */
-export function count(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? '' : 's'}`;
-}
-
 /**
  * Tries `attempt` every `everyMs` until it returns a value; past the deadline
  * throws with what it saw last (`seen`), so a timeout says what was missing.

@@ -13,13 +13,14 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { count } from '../lib/plural.js';
 import type { MachinePlan, SitePlan } from '../fabric/index.js';
 import { nodePaths } from '../vdc/host/qemu-args.js';
 import type { RunPaths } from '../vdc/run-dir.js';
 import { DEFAULT_BMC_CREDENTIALS } from '../vdc/spec/types.js';
 import { askSupervisor } from '../vdc/supervisor/control.js';
 import type { DctestPlan } from './plan.js';
-import { count, inMember, ok, waitFor, yaguraIn, type Probe } from './probe.js';
+import { inMember, ok, waitFor, yaguraIn, type Probe } from './probe.js';
 import { bgpProtocols, NODE_OS_FAILED, NODE_OS_READY } from './readings.js';
 
 const execFileAsync = promisify(execFile);

@@ -9,6 +9,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { UserError } from '../lib/errors.js';
+import { count } from '../lib/plural.js';
 import { addNamespaces, configureMembers, linkInDcNamespace } from './host/build.js';
 import { ipBatch } from './host/ip.js';
 import type { HostTools } from './host/tools.js';
@@ -133,8 +134,4 @@ function parseLine(raw: string): { level?: number; msg?: string; event?: string 
   } catch {
     return { msg: raw, level: 40 };
   }
-}
-
-function count(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
