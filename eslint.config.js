@@ -49,7 +49,7 @@ export const PURE_MODULES = [
   'src/dctest/readings.ts',
   'src/dctest/agreement.ts',
   'src/dctest/report.ts',
-  'src/health/serf-codec.ts',
+  'src/lib/serf-codec.ts',
   'src/**/decide*.ts',
   'src/**/*-plan.ts',
   'src/**/plan.ts',

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Builds the Yagura node OS: Debian 12's current kernel (vmlinuz) and an initrd
 # (initrd.gz) with static busybox, Debian's `ignition` binary, BIRD 2 (bird,
-# birdc), the shared libraries they need, and the kernel modules for common
-# virtual and Intel NICs. Its /init gets an address by DHCP, fetches and applies
-# the machine's Ignition config, brings up node0 and the uplinks the config
-# describes and starts BIRD (see docs/node-os.md). Only Debian packages are
+# birdc), serf, the shared libraries they need, and the kernel modules for
+# common virtual and Intel NICs. Its /init gets an address by DHCP, fetches and
+# applies the machine's Ignition config, brings up node0 and the uplinks the
+# config describes, starts BIRD and serf and reports its node checks in serf
+# tags (see docs/node-os.md). Only Debian packages are
 # used, fetched with `apt-get download` and unpacked with dpkg-deb; nothing is
 # installed on the host.
 #
@@ -39,7 +40,7 @@ apt_updated=0
 # NICs the initrd can drive (Debian builds them as modules), plus node0's dummy.
 MODULES="e1000 e1000e virtio_net virtio_pci dummy"
 # What the image is made of besides the kernel; their library dependencies follow.
-ROOTS="busybox-static ignition bird2"
+ROOTS="busybox-static ignition bird2 serf"
 
 print_outputs() {
   echo "$out/vmlinuz"
@@ -118,6 +119,7 @@ echo "root:x:0:" >"$root/etc/group"
 # Debian's ignition package ships the binary for its dracut module only.
 install -m 755 "$sys/usr/lib/dracut/modules.d/30ignition/ignition" "$root/usr/bin/ignition"
 install -m 755 "$sys/usr/sbin/bird" "$sys/usr/sbin/birdc" "$root/usr/sbin/"
+install -m 755 "$sys/usr/bin/serf" "$root/usr/bin/serf"
 # Ignition's files stage always relabels what it wrote for SELinux: it needs
 # /etc/selinux/config to name a policy type and runs setfiles. This kernel has
 # no SELinux policy loaded, so setfiles is a no-op that reads the path list.
@@ -133,7 +135,7 @@ interp=$sys/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2
 [ -x "$interp" ] || die "libc6 holds no /lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"
 cp -L "$interp" "$root/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"
 ln -s /lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$root/lib64/ld-linux-x86-64.so.2"
-for bin in usr/bin/ignition usr/sbin/bird usr/sbin/birdc; do
+for bin in usr/bin/ignition usr/sbin/bird usr/sbin/birdc usr/bin/serf; do
   listing=$("$interp" --inhibit-cache --library-path "$libpath" --list "$root/$bin") || die "cannot list the libraries of /$bin: $listing"
   while read -r soname arrow path _; do
     # The vDSO has no file; the interpreter (listed by its absolute path) is in already.
@@ -167,6 +169,8 @@ install -m 755 "$here/node-os/init" "$root/init"
 install -m 755 "$here/node-os/udhcpc.script" "$root/usr/share/udhcpc/default.script"
 mkdir -p "$root/etc/yagura"
 printf '%s\n' "$packages" | LC_ALL=C sort >"$root/etc/yagura/packages"
+# What the node reports in its os-version serf tag: the kernel and a digest of every package and input.
+echo "node-os-$kver-$(printf '%s\n' "$want_stamp" | sha256sum | cut -c1-12)" >"$root/etc/yagura/os-version"
 
 pack_initrd "$root" "$work/initrd.gz"
 cp "$vmlinuz" "$work/vmlinuz"

@@ -10,7 +10,7 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { moveIntoPlace, removeQuietly, tempPath, listDir } from './local-files.js';
-import { peerGet } from './peer-get.js';
+import { httpGet } from '../lib/http-get.js';
 import type { Mutex } from './mutex.js';
 import { peerOrder, type SyncResult } from './replication.js';
 import { decideFetched, type ListedCopy, planSync } from './sync-plan.js';
@@ -96,7 +96,7 @@ async function fetchFromPeers<E>(
   for (const peer of peerOrder(peers, files.self)) {
     const temp = tempPath(files.tmpDir, 'fetch');
     try {
-      const response = await peerGet(files.peerUrl(copy, peer), signal);
+      const response = await httpGet(files.peerUrl(copy, peer), signal);
       const digest = response.ok && response.body ? await files.receive(copy, response, temp) : undefined;
       if (digest === undefined) {
         await response.body?.cancel().catch(() => {});

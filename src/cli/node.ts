@@ -1,7 +1,9 @@
 /**
  * `yagura node join`: run inside a netns server's network namespace, it joins
  * the data center as the node OS does (src/node/join.ts, docs/node-join.md)
- * and stays as the server's BIRD.
+ * and stays as the server's BIRD and node agent. `yagura node agent`: the
+ * node agent alone (serf and the node checks, src/node/agent.ts,
+ * docs/node-agent.md), as a boot server runs it.
  */
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -9,6 +11,8 @@ import pino from 'pino';
 import { SERIAL } from '../inventory/model.js';
 import { parseDuration } from '../lib/duration.js';
 import { UserError } from '../lib/errors.js';
+import { VERSION } from '../lib/version.js';
+import { runNodeAgent } from '../node/agent.js';
 import { IpCommandError } from '../node/apply.js';
 import { IgnitionConfigError } from '../node/ignition-files.js';
 import { joinNode } from '../node/join.js';
@@ -25,7 +29,23 @@ interface JoinFlags {
   bird: string;
   udhcpc: string;
   retry: string;
+  serf: string;
+  birdc: string;
+  checkInterval: string;
 }
+
+interface AgentFlags {
+  serfConfig: string;
+  birdSocket: string;
+  checkUrl: Map<string, string>;
+  disk: string[];
+  serf: string;
+  birdc: string;
+  checkInterval: string;
+}
+
+/** What the node agent reports as its OS in the os-version tag. */
+const OS_VERSION = `yagura-${VERSION}`;
 
 /** What a bad config or a refused change is: the node cannot join as told, said in one line. */
 const JOIN_ERRORS = [NetworkConfError, IgnitionConfigError, NetworkPlanError, IpCommandError];
@@ -56,6 +76,9 @@ export function nodeCommand(): Command {
     .addOption(new Option('--bird <path>', 'the BIRD 2 binary').default('bird'))
     .addOption(new Option('--udhcpc <path>', "busybox's DHCP client").default('udhcpc'))
     .addOption(new Option('--retry <duration>', 'pause between attempts while waiting for a lease or a config').default('2s'))
+    .addOption(new Option('--serf <path>', 'the serf binary (the node agent runs it)').default('serf'))
+    .addOption(new Option('--birdc <path>', "BIRD's client (the node checks read BGP with it)").default('birdc'))
+    .addOption(new Option('--check-interval <duration>', 'how often the node checks run').default('5s'))
     .addHelpText(
       'after',
       `
@@ -72,7 +95,9 @@ one app of every netns server). Like the node OS, it:
      ROOT/etc/yagura/network.conf, ROOT/etc/bird/bird.conf — sets no host
      name, drops the DHCP address, puts node0/32 on lo and the uplink
      addresses from network.conf on their interfaces;
-  4. runs BIRD in the foreground: bird -f -c ROOT/etc/bird/bird.conf -s SOCKET.
+  4. runs BIRD in the foreground: bird -f -c ROOT/etc/bird/bird.conf -s SOCKET,
+     and beside it the node agent (as \`yagura node agent\`) with the
+     config's ROOT/etc/serf/serf.json: serf, and the node checks in its tags.
 SIGTERM and SIGINT go to BIRD; node join exits with BIRD's status (0 when
 stopped before BIRD started). Logs are JSON lines on stdout; each wait is
 logged once, when what it waits for changes. Needs root (CAP_NET_ADMIN).
@@ -102,6 +127,12 @@ See docs/node-join.md.`,
           birdSocket: flags.birdSocket ?? resolve(root, 'run/bird/bird.ctl'),
           bird: flags.bird,
           udhcpc: flags.udhcpc,
+          agent: {
+            serf: flags.serf,
+            birdc: flags.birdc,
+            intervalMs: positiveDuration(flags.checkInterval, '--check-interval'),
+            osVersion: OS_VERSION,
+          },
           retryMs,
           logger,
           signal: controller.signal,
@@ -114,9 +145,95 @@ See docs/node-join.md.`,
         process.off('SIGINT', stop);
       }
     });
+  const agent = new Command('agent')
+    .description("run a server's serf agent and report its node checks in serf tags (what the state setter judges)")
+    .addOption(
+      new Option('--serf-config <file>', "serf's JSON config: node name, bind, join addresses, tags").makeOptionMandatory(),
+    )
+    .addOption(
+      new Option('--bird-socket <path>', "BIRD's control socket: every BGP session must be Established").default(
+        '/run/bird/bird.ctl',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--check-url <name=url>',
+        'a service that must answer 2xx, e.g. serve=http://127.0.0.1:10080/health (repeatable)',
+      )
+        .argParser(collectCheckUrl)
+        .default(new Map<string, string>()),
+    )
+    .addOption(
+      new Option('--disk <path>', 'a disk whose first block must read, e.g. /dev/sda (repeatable)')
+        .argParser((value: string, previous: string[]) => [...previous, value])
+        .default([]),
+    )
+    .addOption(new Option('--serf <path>', 'the serf binary').default('serf'))
+    .addOption(new Option('--birdc <path>', "BIRD's client").default('birdc'))
+    .addOption(new Option('--check-interval <duration>', 'how often the node checks run').default('5s'))
+    .addHelpText(
+      'after',
+      `
+Runs \`serf agent -config-file=FILE\` (again whenever it exits) and, every
+--check-interval, the node checks; it sets these serf tags through the agent's
+RPC port (the config's rpc_addr) when they change:
+  failed-checks  the checks that failed, comma-separated, empty when all pass:
+                 bird (no answer on --bird-socket), bgp:PROTOCOL (a BGP
+                 session not Established), url:NAME, disk:PATH
+  uptime         seconds since the agent started, in steps of 60
+  os-version     ${OS_VERSION}
+The config's own tags name the machine (serial, role, rack). The state setter
+on the boot servers reads them (docs/state-setter.md). SIGTERM or SIGINT stops
+serf and the agent. See docs/node-agent.md.
+
+Example (what a generated dc.yml runs on a boot server):
+  yagura node agent --serf-config serf/rack0-boot1.json --bird-socket /run/yagura/dc/bird-rack0-boot1.ctl`,
+    )
+    .action(async (flags: AgentFlags) => {
+      const logger = pino({ base: { agent: flags.serfConfig } });
+      const controller = new AbortController();
+      const stop = () => controller.abort();
+      process.on('SIGTERM', stop);
+      process.on('SIGINT', stop);
+      try {
+        await runNodeAgent({
+          serfConfig: resolve(flags.serfConfig),
+          serf: flags.serf,
+          birdc: flags.birdc,
+          birdSocket: flags.birdSocket,
+          checkUrls: flags.checkUrl,
+          disks: flags.disk,
+          osVersion: OS_VERSION,
+          intervalMs: positiveDuration(flags.checkInterval, '--check-interval'),
+          logger,
+          signal: controller.signal,
+        });
+      } catch (error) {
+        throw new UserError(`node agent: ${(error as Error).message}`);
+      } finally {
+        process.off('SIGTERM', stop);
+        process.off('SIGINT', stop);
+      }
+    });
   return new Command('node')
-    .description('run on a server: join the data center')
-    .addCommand(join.exitOverride().showHelpAfterError('(run with --help for usage)'));
+    .description('run on a server: join the data center, run its node agent')
+    .addCommand(join.exitOverride().showHelpAfterError('(run with --help for usage)'))
+    .addCommand(agent.exitOverride().showHelpAfterError('(run with --help for usage)'));
+}
+
+function positiveDuration(value: string, flag: string): number {
+  const ms = parseDuration(value, flag);
+  if (ms <= 0) throw new UserError(`${flag} must be more than 0`, 2);
+  return ms;
+}
+
+function collectCheckUrl(value: string, previous: Map<string, string>): Map<string, string> {
+  const equals = value.indexOf('=');
+  const name = value.slice(0, equals);
+  const url = value.slice(equals + 1);
+  if (equals <= 0 || !/^[A-Za-z0-9._-]+$/.test(name) || !URL.canParse(url) || !/^https?:/.test(url))
+    throw new InvalidArgumentError('must be NAME=URL, e.g. serve=http://127.0.0.1:10080/health');
+  return new Map([...previous, [name, url]]);
 }
 
 function parseSerial(value: string): string {

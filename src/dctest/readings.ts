@@ -4,25 +4,7 @@
  * probes (probe.ts) run the commands and hand their output here.
  */
 
-export interface BgpProtocol {
-  name: string;
-  /** BIRD's state column: up, start, down, … */
-  state: string;
-  /** The BGP state from the info column: Established, Active, Connect, Passive, … */
-  bgp: string;
-}
-
-/** The BGP protocols of `birdc show protocols`. */
-export function bgpProtocols(output: string): BgpProtocol[] {
-  const found: BgpProtocol[] = [];
-  for (const line of output.split('\n')) {
-    const match = /^(\S+)\s+BGP\s+\S+\s+(\S+)/.exec(line);
-    if (!match) continue;
-    const bgp = /\b(Idle|Connect|Active|OpenSent|OpenConfirm|Established|Close|Passive)\b/.exec(line)?.[1] ?? 'Down';
-    found.push({ name: match[1]!, state: match[2]!, bgp });
-  }
-  return found;
-}
+export { bgpProtocols, type BgpProtocol } from '../node/bird-protocols.js';
 
 export interface Route {
   /** The next hops' gateway addresses; a direct route has none. */

@@ -7,6 +7,7 @@
  * the image and asset files) lives in the DC's run dir and goes with it.
  */
 import type { MachinePlan } from './plan.js';
+import { bootSerfConfigPath, SERF_RPC_ADDRESS } from './serf.js';
 
 export const ETCD_CLIENT_PORT = 2379;
 export const ETCD_PEER_PORT = 2380;
@@ -34,9 +35,38 @@ export interface AppDocument {
  * one of the core (the boot servers that form the etcd cluster), else
  * `yagura serve` alone, on the core's cluster.
  */
-export function bootServerApps(boot: MachinePlan, core: readonly MachinePlan[]): AppDocument[] {
+export function bootServerApps(
+  boot: MachinePlan,
+  core: readonly MachinePlan[],
+  serveFlags: readonly string[] = [],
+): AppDocument[] {
   const member = core.some((machine) => machine.name === boot.name);
-  return member ? [etcdApp(boot, core), serveApp(boot, core)] : [serveApp(boot, core)];
+  return [...(member ? [etcdApp(boot, core)] : []), serveApp(boot, core, serveFlags), nodeAgentApp(member)];
+}
+
+/**
+ * The boot server's serf agent and node checks (`yagura node agent`,
+ * docs/node-agent.md): the state setter of its `yagura serve` reads the
+ * members through this agent, and the boot server itself is judged as every
+ * server is: its BGP sessions, `yagura serve` and, on a core member, etcd
+ * must answer.
+ */
+function nodeAgentApp(member: boolean): AppDocument {
+  return {
+    name: 'node-agent',
+    command: [
+      '${YAGURA}',
+      'node',
+      'agent',
+      '--serf-config',
+      bootSerfConfigPath('${NAME}'),
+      '--bird-socket',
+      '${RUN_DIR}/bird-${NAME}.ctl',
+      '--check-url',
+      `serve=http://127.0.0.1:${API_PORT}/health`,
+      ...(member ? ['--check-url', `etcd=http://127.0.0.1:${ETCD_CLIENT_PORT}/health`] : []),
+    ],
+  };
 }
 
 export function etcdClientUrl(machine: MachinePlan): string {
@@ -80,7 +110,7 @@ function etcdApp(boot: MachinePlan, bootServers: readonly MachinePlan[]): AppDoc
  * rack segments (the ToRs relay those too), which it would otherwise answer
  * twice, once from the wrong segment when they came in on eth1.
  */
-function serveApp(boot: MachinePlan, bootServers: readonly MachinePlan[]): AppDocument {
+function serveApp(boot: MachinePlan, bootServers: readonly MachinePlan[], serveFlags: readonly string[]): AppDocument {
   return {
     name: 'yagura',
     command: [
@@ -94,6 +124,8 @@ function serveApp(boot: MachinePlan, bootServers: readonly MachinePlan[]): AppDo
       `--dhcp-server-id=${boot.node0}`,
       `--advertise-url=${apiUrl(boot)}`,
       '--data-dir=${RUN_DIR}/yagura-${NAME}',
+      `--state-setter-serf=${SERF_RPC_ADDRESS}`,
+      ...serveFlags,
     ],
   };
 }

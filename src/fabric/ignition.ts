@@ -4,7 +4,8 @@
  * (docs/node-os.md) or a netns server (`yagura node join`, docs/node-join.md)
  * into that server. Rendered for a machine by the boot
  * API, a template writes /etc/hostname, /etc/yagura/network.conf (node0 and
- * the uplinks eth0 → ToR1, eth1 → ToR2) and /etc/bird/bird.conf — the same
+ * the uplinks eth0 → ToR1, eth1 → ToR2), /etc/serf/serf.json (serf.ts) and
+ * /etc/bird/bird.conf — the same
  * BIRD config serverConfig gives that machine, because both come from
  * serverBirdConfig: here its facts are placeholders into the machine's own
  * data (addresses, rack) and the labels machinesFile gives every server (the
@@ -12,6 +13,7 @@
  */
 import { identifier, serverBirdConfig, type ServerBgpFacts } from './bird.js';
 import { LABELS, torName, type SitePlan } from './plan.js';
+import { SERF_CONFIG, serfConfig } from './serf.js';
 
 /** The Ignition spec version of the templates (the node OS's ignition and ignition-validate take 3.0–3.3). */
 export const IGNITION_VERSION = '3.3.0';
@@ -30,6 +32,7 @@ const FROM = {
   rack: '{{ spec.rack }}',
   asn: `{{ spec.labels.${LABELS.asn} }}`,
   hostname: `{{ spec.labels.${LABELS.hostname} }}`,
+  serial: '{{ spec.serial }}',
   node0: '{{ info.network.ipv4[0].address }}',
   /** node1 (toward ToR1) is info.network.ipv4[1], node2 (toward ToR2) ipv4[2]; the NIC's gateway is the ToR. */
   nic: (i: 1 | 2, field: 'address' | 'maskbits' | 'gateway') => `{{ info.network.ipv4[${i}].${field} }}`,
@@ -60,6 +63,7 @@ function roleTemplate(plan: SitePlan, role: string): Record<string, unknown> {
         file('/etc/hostname', `${FROM.hostname}\n`),
         file('/etc/yagura/network.conf', networkConf(role)),
         file('/etc/bird/bird.conf', serverBirdConfig(plan, roleFacts(role))),
+        file(SERF_CONFIG, roleSerfConfig(plan, role)),
       ],
     },
   };
@@ -80,6 +84,12 @@ function roleFacts(role: string): ServerBgpFacts {
       { protocol: torProtocol(2), local: FROM.nic(2, 'address'), neighbor: FROM.nic(2, 'gateway') },
     ],
   };
+}
+
+/** The serf agent's config (serf.ts): gossip on node0, joined through the boot servers, tagged with the machine's serial, role and rack. */
+function roleSerfConfig(plan: SitePlan, role: string): string {
+  const config = serfConfig(plan, { name: FROM.hostname, node0: FROM.node0, serial: FROM.serial, role, rack: FROM.rack });
+  return `${JSON.stringify(config, null, 2)}\n`;
 }
 
 /** /etc/yagura/network.conf, which the node OS's /init and `yagura node join` read (docs/node-os.md). */

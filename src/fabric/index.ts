@@ -9,6 +9,7 @@
 import { birdConfigs } from './bird.js';
 import { ignitionTemplatePath, ignitionTemplates } from './ignition.js';
 import { machinesFile, planSite, type SitePlan } from './plan.js';
+import { bootSerfConfig, bootSerfConfigPath } from './serf.js';
 import type { SiteSpec } from './spec.js';
 import { birdConfigPath, initScriptPath, node0Script, renderTopology } from './topology.js';
 
@@ -17,6 +18,7 @@ export { planSite, serialOf, LABELS, type SitePlan, type MachinePlan } from './p
 export { renderTopology, routerAdvertisementArgs } from './topology.js';
 export { birdConfigs, serverConfig } from './bird.js';
 export { ignitionTemplates, ignitionTemplatePath, type IgnitionTemplate } from './ignition.js';
+export { SERF_CONFIG, SERF_RPC_ADDRESS, SERF_PORT } from './serf.js';
 
 export interface GeneratedFile {
   /** Relative to the output directory. */
@@ -44,6 +46,9 @@ export function generateSite(spec: SiteSpec): GeneratedSite {
     ...plan.machines
       .filter((machine) => machine.kind === 'netns' && machine.boot)
       .map((machine) => file(initScriptPath(machine.name), node0Script(machine), 0o755)),
+    ...plan.machines
+      .filter((machine) => machine.kind === 'netns' && machine.boot)
+      .map((machine) => file(bootSerfConfigPath(machine.name), json(bootSerfConfig(plan, machine)))),
   ];
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return { plan, files };

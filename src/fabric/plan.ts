@@ -30,6 +30,8 @@ export interface SitePlan {
    * boot server runs `yagura serve` on their cluster.
    */
   core: MachinePlan[];
+  /** Extra flags of every boot server's `yagura serve` (the spec's serve-flags). */
+  serveFlags: string[];
 }
 
 export interface SpinePlan {
@@ -212,7 +214,7 @@ export function planSite(spec: SiteSpec): SitePlan {
   const bmcPool = parseCidrV4(ipam['bmc-ipv4-pool'])!;
   const bmcNetwork = `${formatIPv4(bmcPool.network + ipam['bmc-ipv4-gateway-offset'])}/${ipam['bmc-ipv4-range-mask']}`;
   const core = machines.filter((machine) => machine.boot && machine.kind === 'netns').slice(0, spec.etcdMembers);
-  return { name: spec.name, ipam, spineAsn, spines, racks, bmcNetwork, machines, core };
+  return { name: spec.name, ipam, spineAsn, spines, racks, bmcNetwork, machines, core, serveFlags: spec.serveFlags };
 }
 
 /**

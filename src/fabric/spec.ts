@@ -61,6 +61,8 @@ export interface SiteSpec {
    * site grows, so adding a rack changes nothing on the running ones.
    */
   etcdMembers: number;
+  /** Extra `yagura serve` flags for every boot server (the state setter's grace, the repair queue's timings, …). */
+  serveFlags: string[];
 }
 
 /** Neco's dctest address plan (reference neco.md §A2): /26 ranges, 3 addresses a node, boot server at index 3. */
@@ -107,6 +109,9 @@ const siteSchema = z.strictObject({
   ipam: ipamConfig.partial().optional(),
   'spine-tor-pool': z.string().default(DEFAULT_SPINE_TOR_POOL),
   'etcd-members': z.number().int().min(1).max(7).optional(),
+  'serve-flags': z
+    .array(z.string().regex(/^--[a-z][a-z0-9-]*(=.*)?$/, 'must be one flag of yagura serve, as --name=value'))
+    .default([]),
 });
 type RawSite = z.infer<typeof siteSchema>;
 
@@ -202,6 +207,7 @@ function assemble(raw: RawSite, path: string, report: Report): SiteSpec {
     ipam,
     spineTorPool: raw['spine-tor-pool'],
     etcdMembers,
+    serveFlags: raw['serve-flags'],
   };
 }
 

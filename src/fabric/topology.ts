@@ -150,7 +150,7 @@ function bootServerNode(plan: SitePlan, machine: MachinePlan): Yaml {
     ],
     // node0 is on lo before the apps start: etcd, serve and DHCP bind to it.
     'init-scripts': [initScriptPath(machine.name)],
-    apps: [birdApp(machine.name), ...bootServerApps(machine, plan.core)],
+    apps: [birdApp(machine.name), ...bootServerApps(machine, plan.core, plan.serveFlags)],
   };
 }
 

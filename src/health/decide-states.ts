@@ -19,11 +19,9 @@
  * and retired machines are never touched.
  */
 import { TRANSITIONS, type MachineState } from '../inventory/model.js';
+import { FAILED_CHECKS_TAG, SERIAL_TAG } from '../lib/serf-tags.js';
 
-/** The serf tag in which a node lists its failed checks, comma-separated; empty when all pass. */
-export const FAILED_CHECKS_TAG = 'failed-checks';
-/** The serf tag that names the machine: members are matched to machines by it, not by node name. */
-export const SERIAL_TAG = 'serial';
+export { FAILED_CHECKS_TAG, SERIAL_TAG };
 /** The label that gives a machine its type for the grace period; without it, the role is the type. */
 export const MACHINE_TYPE_LABEL = 'machine-type';
 

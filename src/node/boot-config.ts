@@ -8,8 +8,7 @@
  * netns server does not need. Until a server has the machine and a template,
  * the answer is why not, so the caller can wait.
  */
-import http from 'node:http';
-import https from 'node:https';
+import { httpGet } from '../lib/http-get.js';
 import { renderedConfigPath, templateToApply } from './join-plan.js';
 
 export type ConfigAnswer =
@@ -74,22 +73,8 @@ async function getJson(
   }
 }
 
-/**
- * node:http rather than fetch: fetch refuses the API's port 10080, which is on
- * the Fetch standard's list of "bad ports".
- */
-function get(url: string, signal: AbortSignal): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const request = (url.startsWith('https:') ? https : http).get(
-      url,
-      { signal: AbortSignal.any([signal, AbortSignal.timeout(TIMEOUT_MS)]) },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        response.on('error', reject);
-      },
-    );
-    request.on('error', reject);
-  });
+/** The status and text of a GET (httpGet: fetch refuses the API's port 10080), within TIMEOUT_MS. */
+async function get(url: string, signal: AbortSignal): Promise<{ status: number; text: string }> {
+  const response = await httpGet(url, AbortSignal.any([signal, AbortSignal.timeout(TIMEOUT_MS)]));
+  return { status: response.status, text: await response.text() };
 }

@@ -6,12 +6,14 @@
  * server reached through the lease's router; (3) the config's files under
  * the node's own root directory (netns servers share the host's file system),
  * node0/32 on lo and the uplinks from network.conf, the DHCP address gone;
- * (4) BIRD in the foreground with the written bird.conf. Each wait is logged
- * once, when what it waits for changes.
+ * (4) BIRD in the foreground with the written bird.conf, and beside it the
+ * node agent (agent.ts: serf and the node checks). Each wait is logged once,
+ * when what it waits for changes.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { access, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { runNodeAgent } from './agent.js';
 import { ipBatch, observeInterfaces, writeConfigFiles } from './apply.js';
 import { runBird } from './bird.js';
 import { fetchConfig } from './boot-config.js';
@@ -23,6 +25,8 @@ import { parseNetworkConf } from './network-conf.js';
 
 export const NETWORK_CONF = '/etc/yagura/network.conf';
 export const BIRD_CONF = '/etc/bird/bird.conf';
+/** serf's config, as a generated template writes it (src/fabric/serf.ts). */
+export const SERF_CONFIG = '/etc/serf/serf.json';
 
 export interface JoinOptions {
   serial: string;
@@ -37,6 +41,8 @@ export interface JoinOptions {
   birdSocket: string;
   bird: string;
   udhcpc: string;
+  /** The node agent's programs and settings: it runs beside BIRD when the config has a serf config. */
+  agent: { serf: string; birdc: string; intervalMs: number; osVersion: string };
   retryMs: number;
   logger: Logger;
   /** Aborted on SIGTERM/SIGINT before BIRD runs; BIRD gets the signal itself. */
@@ -98,16 +104,55 @@ export async function joinNode(options: JoinOptions): Promise<number> {
   );
   if (signal.aborted) return stopped(logger);
 
-  // 4. BIRD, in the foreground.
+  // 4. BIRD, in the foreground, and beside it the node agent (serf and the node checks).
   const config = join(options.root, BIRD_CONF);
-  const status = await runBird({
-    bird: options.bird,
-    config,
-    socket: options.birdSocket,
-    started: (pid) => logger.info({ pid, config, socket: options.birdSocket }, `BIRD started (pid ${pid})`),
-  });
-  logger.info({ status }, `BIRD exited with status ${status}`);
-  return status;
+  const agentStop = new AbortController();
+  const agent = startAgent(options, agentStop.signal);
+  try {
+    const status = await runBird({
+      bird: options.bird,
+      config,
+      socket: options.birdSocket,
+      started: (pid) => logger.info({ pid, config, socket: options.birdSocket }, `BIRD started (pid ${pid})`),
+    });
+    logger.info({ status }, `BIRD exited with status ${status}`);
+    return status;
+  } finally {
+    agentStop.abort();
+    await agent;
+  }
+}
+
+/** The node agent with the config's serf config, or nothing when the config has none (an older template). */
+async function startAgent(options: JoinOptions, signal: AbortSignal): Promise<void> {
+  const serfConfig = join(options.root, SERF_CONFIG);
+  if (
+    !(await access(serfConfig).then(
+      () => true,
+      () => false,
+    ))
+  ) {
+    options.logger.warn(
+      `the Ignition config has no ${SERF_CONFIG}: no serf agent, so the state setter sees this server as unreachable`,
+    );
+    return;
+  }
+  try {
+    await runNodeAgent({
+      serfConfig,
+      serf: options.agent.serf,
+      birdc: options.agent.birdc,
+      birdSocket: options.birdSocket,
+      checkUrls: new Map(),
+      disks: [],
+      osVersion: options.agent.osVersion,
+      intervalMs: options.agent.intervalMs,
+      logger: options.logger.child({ part: 'agent' }),
+      signal,
+    });
+  } catch (error) {
+    options.logger.error({ err: error }, `node agent stopped: ${(error as Error).message}`);
+  }
 }
 
 /** Logs what the node waits for, once per change rather than once per retry. */

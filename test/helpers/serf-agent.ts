@@ -7,7 +7,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SerfClient } from '../../src/health/serf-rpc.js';
+import { SerfClient } from '../../src/lib/serf-rpc.js';
 import { freePort } from './ports.js';
 import { tempDir } from './temp.js';
 

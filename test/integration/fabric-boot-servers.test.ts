@@ -10,7 +10,11 @@
  * (IPAM, machines, the cs template), a rack-1 server that joined (`yagura
  * node join`, busybox udhcpc) holds a lease relayed by its ToR, offered by
  * both boot servers, from the rack segment's lease range and recorded in the
- * shared etcd. As root; everything lives in the DC's namespaces and temp dirs and is
+ * shared etcd. Every machine, boot servers too, is a serf member with its
+ * node checks in its tags (`yagura node agent`, in node join and on the boot
+ * servers); the state setter turns each one healthy, a server whose BGP
+ * session goes down unhealthy after the grace, and healthy again when it is
+ * back — each change in the audit log as the state setter's. As root; everything lives in the DC's namespaces and temp dirs and is
  * removed afterwards, also when a test fails.
  */
 import assert from 'node:assert/strict';
@@ -202,5 +206,121 @@ describe('yagura dc generate: the boot servers of a 2-rack netns site, run', () 
     const record = JSON.parse(stored.stdout) as { mac: string; state: string };
     assert.equal(record.mac, mac);
     assert.equal(record.state, 'bound');
+  });
+
+  /** serf's members as boot-0's agent sees them, through its RPC port. */
+  const serfMembers = async () => {
+    const listed = await dc.exec(boot0.name, ['serf', 'members', '-rpc-addr=127.0.0.1:7373', '-format=json']);
+    return {
+      shown: show(listed),
+      members:
+        listed.code === 0
+          ? (JSON.parse(listed.stdout) as { members: { name: string; status: string; tags: Record<string, string> }[] }).members
+          : [],
+    };
+  };
+  const machineStates = async () => {
+    const listed = await yaguraIn(boot0.name, ['machines', 'get', '-o', 'json']);
+    if (listed.code !== 0) return { shown: show(listed), states: new Map<string, string>() };
+    const machines = JSON.parse(listed.stdout) as { spec: { serial: string }; status: { state: string } }[];
+    return { shown: listed.stdout, states: new Map(machines.map((m) => [m.spec.serial, m.status.state])) };
+  };
+
+  it('makes every server and boot server an alive serf member, tagged with its serial, role, rack, OS, uptime and node checks', async () => {
+    let last = '';
+    const members = await eventually(
+      `all ${plan.machines.length} machines alive in serf with their checks passing`,
+      120_000,
+      async () => {
+        const { shown, members } = await serfMembers();
+        last = shown;
+        const ready = plan.machines.every((machine) =>
+          members.some((m) => m.name === machine.name && m.status === 'alive' && m.tags['failed-checks'] === ''),
+        );
+        return ready ? members : undefined;
+      },
+      () => last,
+    );
+    for (const machine of plan.machines) {
+      const member = members.find((m) => m.name === machine.name)!;
+      assert.equal(member.tags.serial, machine.serial, `${machine.name}'s serial tag`);
+      assert.equal(member.tags.role, machine.role);
+      assert.equal(member.tags.rack, String(machine.rack));
+      assert.match(member.tags['os-version'] ?? '', /^yagura-\d+\.\d+\.\d+/);
+      assert.match(member.tags.uptime ?? '', /^\d+$/);
+    }
+  });
+
+  it('the state setter turns every machine healthy once it reports in, as the audit log says', async () => {
+    let last = '';
+    await eventually(
+      'every machine healthy',
+      60_000,
+      async () => {
+        const { shown, states } = await machineStates();
+        last = shown;
+        return plan.machines.every((machine) => states.get(machine.serial) === 'healthy') ? true : undefined;
+      },
+      () => last,
+    );
+    const logs = await yaguraIn(boot1.name, ['logs', '-o', 'json']);
+    assertOk(logs);
+    const records = logs.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { user: string; instance: string; action: string; detail: string });
+    for (const machine of plan.machines) {
+      const changes = records.filter((r) => r.instance === machine.serial && r.action === 'state');
+      assert.deepEqual(
+        changes.map((r) => [r.user, r.detail]),
+        [['state-setter', 'uninitialized -> healthy: serf member alive, every check passes']],
+        `${machine.name} was judged once, by the state setter`,
+      );
+    }
+  });
+
+  it('turns a server whose BGP session goes down unhealthy after the grace, and healthy again once it is back', async () => {
+    const server = plan.machines.find((machine) => machine.name === 'rack0-cs1')!;
+    const birdc = (...args: string[]) =>
+      dc.exec(server.name, ['birdc', '-s', join(dc.runDir, `bird-${server.name}.ctl`), ...args]);
+    assertOk(await birdc('disable', 'rack0_tor1'));
+    let last = '';
+    try {
+      await eventually(
+        `${server.name} unhealthy`,
+        60_000,
+        async () => {
+          const { shown, states } = await machineStates();
+          last = shown;
+          return states.get(server.serial) === 'unhealthy' ? true : undefined;
+        },
+        () => last,
+      );
+    } finally {
+      assertOk(await birdc('enable', 'rack0_tor1'));
+    }
+    await eventually(
+      `${server.name} healthy again`,
+      60_000,
+      async () => {
+        const { shown, states } = await machineStates();
+        last = shown;
+        return states.get(server.serial) === 'healthy' ? true : undefined;
+      },
+      () => last,
+    );
+    const logs = await yaguraIn(boot0.name, ['logs', '-o', 'json']);
+    assertOk(logs);
+    const details = logs.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { user: string; instance: string; action: string; detail: string })
+      .filter((r) => r.instance === server.serial && r.action === 'state')
+      .map((r) => `${r.user}: ${r.detail}`);
+    assert.match(
+      details.at(-2) ?? '',
+      /^state-setter: healthy -> unhealthy: check bgp:rack0_tor1 failed \(for \d+(\.\d)? s, grace 8 s\)$/,
+    );
+    assert.equal(details.at(-1), 'state-setter: unhealthy -> healthy: serf member alive, every check passes');
   });
 });

@@ -8,8 +8,8 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { SerfClient, SerfRpcError } from '../../src/health/serf-rpc.js';
-import type { SerfMember } from '../../src/health/serf-codec.js';
+import { SerfClient, SerfRpcError } from '../../src/lib/serf-rpc.js';
+import type { SerfMember } from '../../src/lib/serf-codec.js';
 import { freePort } from '../helpers/ports.js';
 import { SerfAgent, serfAvailable } from '../helpers/serf-agent.js';
 

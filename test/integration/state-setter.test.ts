@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { SerfClient } from '../../src/health/serf-rpc.js';
+import { SerfClient } from '../../src/lib/serf-rpc.js';
 import { assertOk, RunningYagura, runYagura } from '../helpers/cli.js';
 import { EtcdCluster } from '../helpers/etcd-cluster.js';
 import { freePort } from '../helpers/ports.js';

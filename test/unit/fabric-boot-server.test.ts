@@ -28,7 +28,32 @@ describe('fabric: boot servers', () => {
       node.initScripts.map((script) => script.replace(/.*\/init\//, 'init/')),
       ['init/boot-0.sh'],
     );
-    assert.deepEqual([...appsOf(topology, 'boot-0').keys()], ['bird', 'etcd', 'yagura']);
+    assert.deepEqual([...appsOf(topology, 'boot-0').keys()], ['bird', 'etcd', 'yagura', 'node-agent']);
+  });
+
+  it('runs a serf agent with node checks on every boot server, and the state setter reads it', () => {
+    assert.deepEqual(appsOf(topology, 'boot-0').get('node-agent'), [
+      '${YAGURA}',
+      'node',
+      'agent',
+      '--serf-config',
+      'serf/${NAME}.json',
+      '--bird-socket',
+      '${RUN_DIR}/bird-${NAME}.ctl',
+      '--check-url',
+      'serve=http://127.0.0.1:10080/health',
+      '--check-url',
+      'etcd=http://127.0.0.1:2379/health',
+    ]);
+    const config = JSON.parse(site.files.find((file) => file.path === 'serf/boot-1.json')!.content) as Record<string, unknown>;
+    assert.equal(config.node_name, 'boot-1');
+    assert.equal(config.bind, '10.69.0.195:7946');
+    assert.deepEqual(config.retry_join, ['10.69.0.3:7946', '10.69.0.195:7946']);
+    assert.deepEqual(config.tags, {
+      serial: site.plan.machines.find((m) => m.name === 'boot-1')!.serial,
+      role: 'boot',
+      rack: '1',
+    });
   });
 
   it('makes one etcd cluster of all boot servers, each member on its node0 and on loopback', () => {
@@ -66,6 +91,9 @@ describe('fabric: boot servers', () => {
       '--dhcp-server-id=10.69.0.3',
       '--advertise-url=http://10.69.0.3:10080',
       '--data-dir=${RUN_DIR}/yagura-${NAME}',
+      '--state-setter-serf=127.0.0.1:7373',
+      '--state-setter-interval=2s',
+      '--state-setter-grace=8s',
     ]);
   });
 
@@ -103,8 +131,9 @@ overrides:
   it('makes the core of the first etcd-members boot servers (default 3); the others run serve on it', () => {
     const site4 = topologyOf(generateSite(parseSiteSpec({ path: 'four.yml', text: 'racks: 4\n' })));
     for (const name of ['boot-0', 'boot-1', 'boot-2'])
-      assert.deepEqual([...appsOf(site4, name).keys()], ['bird', 'etcd', 'yagura']);
-    assert.deepEqual([...appsOf(site4, 'boot-3').keys()], ['bird', 'yagura']);
+      assert.deepEqual([...appsOf(site4, name).keys()], ['bird', 'etcd', 'yagura', 'node-agent']);
+    assert.deepEqual([...appsOf(site4, 'boot-3').keys()], ['bird', 'yagura', 'node-agent']);
+    assert.ok(!appsOf(site4, 'boot-3').get('node-agent')!.includes('etcd=http://127.0.0.1:2379/health'), 'no etcd to check');
     const serve = appsOf(site4, 'boot-3').get('yagura')!;
     assert.equal(
       serve.find((word) => word.startsWith('--etcd-endpoints=')),

@@ -96,7 +96,20 @@ describe('fabric Ignition templates', () => {
       const template = JSON.parse(fileOf(generated, ignitionTemplatePath(server.role))) as unknown;
       const rendered = renderJson(template, machineContext(machine, API, {}));
       const files = filesOf(rendered);
-      assert.deepEqual([...files.keys()], ['/etc/hostname', '/etc/yagura/network.conf', '/etc/bird/bird.conf']);
+      assert.deepEqual(
+        [...files.keys()],
+        ['/etc/hostname', '/etc/yagura/network.conf', '/etc/bird/bird.conf', '/etc/serf/serf.json'],
+      );
+      // serf: gossip on node0, joined through every netns boot server, tagged with what names the machine.
+      const serf = JSON.parse(files.get('/etc/serf/serf.json')!) as Record<string, unknown>;
+      assert.equal(serf.node_name, server.name);
+      assert.equal(serf.bind, `${server.node0}:7946`);
+      assert.equal(serf.rpc_addr, '127.0.0.1:7373');
+      assert.deepEqual(
+        serf.retry_join,
+        plan.machines.filter((m) => m.boot && m.kind === 'netns').map((m) => `${m.node0}:7946`),
+      );
+      assert.deepEqual(serf.tags, { serial: server.serial, role: server.role, rack: String(server.rack) });
 
       const bird = files.get('/etc/bird/bird.conf')!;
       assert.equal(bird, serverConfig(plan, plan.racks[server.rack]!, server), 'byte-identical to serverConfig');

@@ -77,7 +77,7 @@ describe('fabric: rendering', () => {
     assert.match(boot.initScripts[0]!, /init\/boot-1\.sh$/);
     assert.deepEqual(
       boot.apps.map((app) => app.name),
-      ['bird', 'etcd', 'yagura'],
+      ['bird', 'etcd', 'yagura', 'node-agent'],
     );
     assert.deepEqual(
       boot.interfaces.map((i) => i.addresses.map((address) => address.cidr)),

@@ -14,7 +14,7 @@ import {
   responseHasBody,
   SerfProtocolError,
   serfErrorText,
-} from '../../src/health/serf-codec.js';
+} from '../../src/lib/serf-codec.js';
 
 /** A member as serf 0.9.4 sends it (seen on the wire from Debian's serf). */
 function wireMember(overrides: Record<string, unknown> = {}): Record<string, unknown> {

@@ -1,8 +1,8 @@
 /**
- * GET a file from a peer boot server, as a fetch Response. Not fetch itself:
- * the Fetch standard blocks a list of "bad ports", and the API's default port
- * 10080 is one of them (Node's fetch fails with "bad port"), so fetch cannot
- * reach a peer that listens where boot servers listen by default.
+ * GET a URL as a fetch Response, for anything that talks to a boot server.
+ * Not fetch itself: the Fetch standard blocks a list of "bad ports", and the
+ * API's default port 10080 is one of them (Node's fetch fails with "bad
+ * port"), so fetch cannot reach a boot server where it listens by default.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 /** Statuses whose Response may not have a body. */
 const NULL_BODY = new Set([101, 204, 205, 304]);
 
-export function peerGet(url: string, signal: AbortSignal): Promise<Response> {
+export function httpGet(url: string, signal: AbortSignal): Promise<Response> {
   const client = url.startsWith('https:') ? https : http;
   return new Promise((resolve, reject) => {
     const request = client.get(url, { signal }, (incoming) => {
