@@ -63,6 +63,8 @@ function call(target: RedfishTarget, method: string, path: string, json?: unknow
         port: target.port,
         method,
         path,
+        // A fresh connection each time: a BMC that reset drops pooled ones, which would fail the next call.
+        agent: false,
         ...(target.ca === undefined ? { rejectUnauthorized: false } : { ca: target.ca }),
         auth: `${target.username}:${target.password}`,
         headers:
