@@ -74,7 +74,7 @@ Examples:
           entry.status,
           String(entry.attempts),
           entry.faultAt ?? '',
-          entry.lastError && entry.status === 'repairing' ? `${entry.note} (${entry.lastError})` : entry.note,
+          entry.note,
         ]),
       );
     });
