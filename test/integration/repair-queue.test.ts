@@ -211,6 +211,19 @@ describe('the repair queue in yagura serve, with the virtual BMCs on loopback', 
     assert.deepEqual(JSON.parse(await ok(['bmc', 'credentials', 'get', '-o', 'json'])), { user: BMC_USER, passwordSet: true });
     const answer = await fetch(`${url}/api/v1/bmc/credentials`).then((response) => response.text());
     assert.ok(!answer.includes(BMC_PASSWORD), answer);
+    const bad = await fetch(`${url}/api/v1/bmc/credentials`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ user: 'two words', password: 'x' }),
+    });
+    assert.equal(bad.status, 400);
+    assert.match(await bad.text(), /printable ASCII without spaces/);
+    const empty = join(dir.path, 'empty-password');
+    writeFileSync(empty, '\n');
+    const refused = await cli(['bmc', 'credentials', 'set', '--user', BMC_USER, '--password-file', empty]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /the password is empty/);
+    assert.deepEqual(JSON.parse(await ok(['bmc', 'credentials', 'get', '-o', 'json'])), { user: BMC_USER, passwordSet: true });
   });
 
   it('power-cycles a machine unreachable for longer than --repair-after through IPMI, and closes the repair once it is healthy', async () => {
