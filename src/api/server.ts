@@ -14,6 +14,7 @@ import type { ImageRepository } from '../boot/images.js';
 import type { TemplateRepository } from '../boot/templates/repository.js';
 import type { Inventory } from '../inventory/inventory.js';
 import { VERSION } from '../lib/version.js';
+import { DEFAULT_REPAIR_CONFIG, type RepairConfig } from '../repair/decide-repairs.js';
 import type { Store } from '../store/interface.js';
 import { enforceAccess } from './access.js';
 import type { AuthPolicy } from './auth.js';
@@ -21,6 +22,7 @@ import { handleError } from './errors.js';
 import { instrument } from './metrics.js';
 import { type BootSources, bootRoutes } from './routes/boot.js';
 import { assetRoutes } from './routes/assets.js';
+import { bmcRoutes } from './routes/bmc.js';
 import { configRoutes } from './routes/config.js';
 import { cryptRoutes } from './routes/crypts.js';
 import { dhcpRoutes } from './routes/dhcp.js';
@@ -28,6 +30,7 @@ import { ignitionRoutes } from './routes/ignitions.js';
 import { imageRoutes } from './routes/images.js';
 import { logRoutes } from './routes/logs.js';
 import { machineRoutes } from './routes/machines.js';
+import { repairRoutes } from './routes/repairs.js';
 
 export interface ApiOptions {
   store: Store;
@@ -48,6 +51,8 @@ export interface ApiOptions {
   assets?: AssetRepository;
   /** Serve /api/v1/ignitions, /api/v1/templates and their per-machine renderings under /api/v1/boot. */
   templates?: TemplateRepository;
+  /** The repair queue's limits, as this server runs it (default: the defaults). */
+  repairConfig?: RepairConfig;
 }
 
 /**
@@ -110,6 +115,8 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   // Leases live in the store, shared by every server on it: listed even where this server answers no DHCP.
   dhcpRoutes(app, options.store);
   logRoutes(app, options.inventory);
+  bmcRoutes(app, options.inventory);
+  repairRoutes(app, options.store, options.inventory, options.repairConfig ?? DEFAULT_REPAIR_CONFIG);
   if (options.images) imageRoutes(app, options.images);
   if (options.assets) assetRoutes(app, options.assets);
   if (options.templates) ignitionRoutes(app, options.inventory, options.templates, options.boot?.advertiseUrl);

@@ -1,20 +1,25 @@
 /**
- * The JSON documents that `-f FILE` commands send to the server: read from a
- * file or from stdin ("-"), with errors that name the file, line and column.
+ * What commands read from a file or from stdin ("-"): the JSON documents that
+ * `-f FILE` commands send to the server, with errors that name the file, line
+ * and column, and plain text such as a password file.
  */
 import { readFileSync } from 'node:fs';
 import { UserError } from '../lib/errors.js';
 
 export type JsonShape = 'array' | 'object';
 
-export function readJsonFile(file: string, shape: JsonShape, what: string): unknown {
+/** The text of a file, or of stdin for "-"; `name` is what errors call it. */
+export function readInput(file: string): { name: string; text: string } {
   const name = file === '-' ? 'stdin' : file;
-  let text: string;
   try {
-    text = readFileSync(file === '-' ? 0 : file, 'utf8');
+    return { name, text: readFileSync(file === '-' ? 0 : file, 'utf8') };
   } catch (error) {
     throw new UserError(`${name}: cannot read it (${(error as NodeJS.ErrnoException).code})`);
   }
+}
+
+export function readJsonFile(file: string, shape: JsonShape, what: string): unknown {
+  const { name, text } = readInput(file);
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -17,6 +17,8 @@ const GROUPS: Record<string, () => Promise<Command[]>> = {
   dhcp: async () => [(await import('./config.js')).dhcpCommand()],
   logs: async () => [(await import('./logs.js')).logsCommand()],
   crypts: async () => [(await import('./crypts.js')).cryptsCommand()],
+  bmc: async () => [(await import('./bmc.js')).bmcCommand()],
+  repairs: async () => [(await import('./repairs.js')).repairsCommand()],
   images: async () => [(await import('./images.js')).imagesCommand()],
   assets: async () => [(await import('./assets.js')).assetsCommand()],
   ignitions: async () => [(await import('./ignitions.js')).ignitionsCommand()],

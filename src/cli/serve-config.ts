@@ -2,11 +2,12 @@
 import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { AllowList, TokenTable } from '../api/auth.js';
+import { bmcPortsFrom } from '../lib/bmc-ports.js';
 import { parseDuration } from '../lib/duration.js';
 import { UserError } from '../lib/errors.js';
 import { parseIPv4 } from '../lib/ipv4.js';
 import { parseListen } from '../lib/listen.js';
-import type { BootServerConfig, DhcpSettings, Listener, StateSetterSettings } from '../server/config.js';
+import type { BootServerConfig, DhcpSettings, Listener, RepairSettings, StateSetterSettings } from '../server/config.js';
 import { type StoreFlags, storeConfig } from './store-options.js';
 
 export interface ServeFlags extends StoreFlags {
@@ -29,6 +30,15 @@ export interface ServeFlags extends StoreFlags {
   stateSetterSerf?: string;
   stateSetterInterval: string;
   stateSetterGrace: string;
+  /** false with --no-repairs. */
+  repairs: boolean;
+  repairAfter: string;
+  repairMax: string;
+  repairPerRack: string;
+  repairAttempts: string;
+  repairWait: string;
+  repairInterval: string;
+  repairMaxFaulty: string;
 }
 
 export function serveConfig(flags: ServeFlags): BootServerConfig {
@@ -39,12 +49,8 @@ export function serveConfig(flags: ServeFlags): BootServerConfig {
     flags.compactRetention ?? (flags.store === 'embedded' ? '24h' : '0'),
     '--compact-retention',
   );
-  const imageKeep = Number(flags.imageKeep);
-  if (!Number.isInteger(imageKeep) || imageKeep < 1)
-    throw new UserError(`--image-keep must be a whole number of images (1 or more), got ${flags.imageKeep}`, 2);
-  const auditRetentionDays = Number(flags.auditRetentionDays);
-  if (!Number.isInteger(auditRetentionDays) || auditRetentionDays < 1)
-    throw new UserError(`--audit-retention-days must be a whole number of days, got ${flags.auditRetentionDays}`, 2);
+  const imageKeep = wholeNumber(flags.imageKeep, '--image-keep', 1, 'images');
+  const auditRetentionDays = wholeNumber(flags.auditRetentionDays, '--audit-retention-days', 1, 'days');
   const policy = {
     allowed: AllowList.parse(flags.allowIps),
     tokens: flags.tokenFile ? TokenTable.load(flags.tokenFile) : TokenTable.empty(),
@@ -64,7 +70,33 @@ export function serveConfig(flags: ServeFlags): BootServerConfig {
     compactionRetentionMs,
     auditRetentionDays,
     stateSetter: stateSetterSettings(flags),
+    repairs: repairSettings(flags),
   };
+}
+
+function repairSettings(flags: ServeFlags): RepairSettings {
+  const intervalMs = parseDuration(flags.repairInterval, '--repair-interval');
+  if (intervalMs < 1000) throw new UserError('--repair-interval must be at least 1s', 2);
+  return {
+    run: flags.repairs,
+    config: {
+      afterMs: parseDuration(flags.repairAfter, '--repair-after'),
+      maxInRepair: wholeNumber(flags.repairMax, '--repair-max', 1, 'machines'),
+      perRack: wholeNumber(flags.repairPerRack, '--repair-per-rack', 1, 'machines'),
+      maxAttempts: wholeNumber(flags.repairAttempts, '--repair-attempts', 1, 'power cycles'),
+      attemptWaitMs: parseDuration(flags.repairWait, '--repair-wait'),
+      maxFaulty: wholeNumber(flags.repairMaxFaulty, '--repair-max-faulty', 0, 'machines'),
+    },
+    intervalMs,
+    bmcPorts: bmcPortsFrom(process.env),
+  };
+}
+
+function wholeNumber(text: string, flag: string, least: number, unit: string): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text.trim()) || value < least)
+    throw new UserError(`${flag} must be a whole number of ${unit} (${least} or more), got ${text}`, 2);
+  return value;
 }
 
 function stateSetterSettings(flags: ServeFlags): StateSetterSettings | undefined {

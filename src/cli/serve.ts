@@ -115,6 +115,53 @@ export function serveCommand(): Command {
         .default('1m')
         .env('YAGURA_STATE_SETTER_GRACE'),
     )
+    .addOption(
+      new Option('--no-repairs', 'do not run the repair queue on this server (docs/repairs.md)').env('YAGURA_NO_REPAIRS'),
+    )
+    .addOption(
+      new Option(
+        '--repair-after <duration>',
+        'repair a machine unhealthy or unreachable this long: power-cycle it through its BMC',
+      )
+        .default('2m')
+        .env('YAGURA_REPAIR_AFTER'),
+    )
+    .addOption(
+      new Option('--repair-max <n>', 'at most this many machines in repair at once in the data center')
+        .default('2')
+        .env('YAGURA_REPAIR_MAX'),
+    )
+    .addOption(
+      new Option('--repair-per-rack <n>', 'at most this many machines in repair at once in one rack')
+        .default('1')
+        .env('YAGURA_REPAIR_PER_RACK'),
+    )
+    .addOption(
+      new Option(
+        '--repair-attempts <n>',
+        'power cycles before a repair is escalated to a person (the machine is set to retiring)',
+      )
+        .default('3')
+        .env('YAGURA_REPAIR_ATTEMPTS'),
+    )
+    .addOption(
+      new Option('--repair-wait <duration>', 'how long after a power cycle a machine has to turn healthy before the next step')
+        .default('10m')
+        .env('YAGURA_REPAIR_WAIT'),
+    )
+    .addOption(
+      new Option(
+        '--repair-max-faulty <n>',
+        'start no repair while more machines than this are faulty at once (a partition); 0 = no limit',
+      )
+        .default('0')
+        .env('YAGURA_REPAIR_MAX_FAULTY'),
+    )
+    .addOption(
+      new Option('--repair-interval <duration>', 'how often the repair queue decides')
+        .default('10s')
+        .env('YAGURA_REPAIR_INTERVAL'),
+    )
     .addHelpText(
       'after',
       `

@@ -12,19 +12,17 @@
  */
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { Machines } from '../inventory/machines.js';
-import { counterIn } from '../lib/metrics.js';
-import { sleep } from '../lib/sleep.js';
-import { Election, NotLeaderError, type Leadership } from '../store/election.js';
+import { counterIn, gaugeIn } from '../lib/metrics.js';
+import { NotLeaderError, type Leadership } from '../store/election.js';
 import type { Store } from '../store/interface.js';
-import { KeptLease } from '../store/lease.js';
+import { startLeaderLoop } from '../store/leader-loop.js';
 import { decideStates, type MemberView, type Pending, type StateSetterConfig } from './decide-states.js';
 
 export const STATE_SETTER_ELECTION = 'elections/state-setter/';
 /** Who the audit log names for the state setter's changes. */
 export const STATE_SETTER_ACTOR = 'state-setter';
-const LEASE_TTL_SECONDS = 10;
 
 export interface StateSetterOptions extends StateSetterConfig {
   store: Store;
@@ -45,19 +43,11 @@ export interface RunningStateSetter {
 }
 
 export function startStateSetter(options: StateSetterOptions): RunningStateSetter {
-  const stopping = new AbortController();
   const changes = counterIn(options.metrics, 'yagura_state_setter_changes_total', 'Machine states the state setter wrote', [
     'to',
   ]);
   const rounds = counterIn(options.metrics, 'yagura_state_setter_rounds_total', 'State setter rounds, by outcome', ['outcome']);
-  const leader =
-    (options.metrics.getSingleMetric('yagura_state_setter_leader') as Gauge | undefined) ??
-    new Gauge({
-      name: 'yagura_state_setter_leader',
-      help: '1 while this server runs the state setter',
-      registers: [options.metrics],
-    });
-  let leadership: Leadership | undefined;
+  const leader = gaugeIn(options.metrics, 'yagura_state_setter_leader', '1 while this server runs the state setter');
   const name = options.name ?? hostname();
 
   const round = async (lead: Leadership, pending: Map<string, Pending>): Promise<Map<string, Pending>> => {
@@ -107,50 +97,25 @@ export function startStateSetter(options: StateSetterOptions): RunningStateSette
     return decision.pending;
   };
 
-  const lead = async (lead: Leadership): Promise<void> => {
-    let pending = new Map<string, Pending>();
-    const signal = AbortSignal.any([stopping.signal, lead.lost]);
-    while (!signal.aborted) {
-      try {
+  return startLeaderLoop({
+    store: options.store,
+    election: STATE_SETTER_ELECTION,
+    name,
+    intervalMs: options.intervalMs,
+    lead: (lead) => {
+      let pending = new Map<string, Pending>();
+      return async () => {
         pending = await round(lead, pending);
-      } catch (error) {
-        if (error instanceof NotLeaderError) return;
-        rounds.inc({ outcome: 'error' });
-        options.logger.warn({ err: error }, 'state setter round failed');
-      }
-      await sleep(options.intervalMs, signal);
-    }
-  };
-
-  const run = async (): Promise<void> => {
-    while (!stopping.signal.aborted) {
-      let lease: KeptLease | undefined;
-      try {
-        lease = await KeptLease.grant(options.store, LEASE_TTL_SECONDS);
-        leadership = await new Election(options.store, STATE_SETTER_ELECTION).campaign(lease, name, stopping.signal);
-        leader.set(1);
-        options.logger.info({ name }, 'state setter: leading');
-        await lead(leadership);
-      } catch (error) {
-        if (!stopping.signal.aborted && !(error instanceof NotLeaderError))
-          options.logger.warn({ err: error }, 'state setter: campaign failed; trying again');
-      } finally {
-        if (leadership) options.logger.info({ name }, 'state setter: no longer leading');
-        leader.set(0);
-        const was = leadership;
-        leadership = undefined;
-        if (was && stopping.signal.aborted) await was.resign().catch(() => {});
-        else await lease?.revoke().catch(() => {});
-      }
-      await sleep(1000, stopping.signal);
-    }
-  };
-  const running = run();
-  return {
-    leading: () => leadership !== undefined,
-    stop: async () => {
-      stopping.abort();
-      await running;
+      };
     },
-  };
+    onLeading: (leading) => {
+      leader.set(leading ? 1 : 0);
+      options.logger.info({ name }, leading ? 'state setter: leading' : 'state setter: no longer leading');
+    },
+    onRoundError: (error) => {
+      rounds.inc({ outcome: 'error' });
+      options.logger.warn({ err: error }, 'state setter round failed');
+    },
+    onCampaignError: (error) => options.logger.warn({ err: error }, 'state setter: campaign failed; trying again'),
+  });
 }

@@ -12,7 +12,18 @@ import { rfc3339 } from './model.js';
 
 export const AUDIT_PREFIX = 'audit/';
 
-export const AUDIT_CATEGORIES = ['machines', 'ipam', 'dhcp', 'crypts', 'kernel-params', 'ignitions', 'images', 'assets'] as const;
+export const AUDIT_CATEGORIES = [
+  'machines',
+  'ipam',
+  'dhcp',
+  'crypts',
+  'kernel-params',
+  'ignitions',
+  'images',
+  'assets',
+  'bmc',
+  'repairs',
+] as const;
 export type AuditCategory = (typeof AUDIT_CATEGORIES)[number];
 
 /** Who made a change: the token's name (or the X-Sabakan-User header) and the client address. */

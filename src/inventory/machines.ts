@@ -24,6 +24,12 @@ import { planRegistration } from './registration.js';
 import { compileQuery, type MachineQuery, queryKey } from './search.js';
 import { checkTransition } from './states.js';
 
+/** A compare a controller's change depends on (e.g. its leadership), and the error to throw when it no longer holds. */
+export interface Guard {
+  compare: Compare;
+  refusal: () => Error;
+}
+
 /** Recent search answers kept (see find). */
 const RECENT_SEARCHES = 64;
 
@@ -104,13 +110,15 @@ export class Machines {
    * `expect` (the state its decision was based on: if the machine has moved on
    * since, nothing is written and 'moved' is returned), `guard` (a compare that
    * must hold at commit, e.g. its leadership; when it fails, its refusal is
-   * thrown) and `reason` (in the audit record after the transition).
+   * thrown; several may be given), `reason` (in the audit record after the
+   * transition) and `also` (its own writes that belong to the change, e.g. its
+   * record of why, committed in the same transaction, only when the state changes).
    */
   async setState(
     serial: string,
     state: MachineState,
     actor: Actor,
-    options: { expect?: MachineState; guard?: { compare: Compare; refusal: () => Error }; reason?: string } = {},
+    options: { expect?: MachineState; guard?: Guard | readonly Guard[]; reason?: string; also?: readonly TxnOp[] } = {},
   ): Promise<'changed' | 'same' | 'moved'> {
     let outcome: 'changed' | 'same' | 'moved' = 'same';
     await this.update(serial, actor, async (machine, tx) => {
@@ -122,7 +130,8 @@ export class Machines {
       }
       const check = checkTransition(from, state);
       if (check.kind === 'same') return undefined;
-      if (options.guard) tx.require(options.guard.compare, options.guard.refusal);
+      for (const guard of [options.guard ?? []].flat()) tx.require(guard.compare, guard.refusal);
+      if (options.also) tx.add(...options.also);
       outcome = 'changed';
       if (check.kind === 'forbidden') throw conflict(check.message, 'state');
       if (state === 'retired') {

@@ -104,7 +104,18 @@ async function start(config: BootServerConfig, teardown: Teardown): Promise<Boot
     newestImage: () => images.newestLocalImage(),
     newestTemplate: templates.newestTemplate,
   };
-  const api = { store, inventory, policy: config.policy, metrics, logger, images, assets, templates, boot };
+  const api = {
+    store,
+    inventory,
+    policy: config.policy,
+    metrics,
+    logger,
+    images,
+    assets,
+    templates,
+    boot,
+    ...(config.repairs && { repairConfig: config.repairs.config }),
+  };
   const servers: FastifyInstance[] = [];
   teardown.add('API', async () => {
     await Promise.all(servers.map((server) => server.close())); // drains in-flight requests

@@ -4,7 +4,9 @@
  */
 import type { Logger } from 'pino';
 import type { AuthPolicy } from '../api/auth.js';
+import type { BmcPorts } from '../lib/bmc-ports.js';
 import type { ListenAddress } from '../lib/listen.js';
+import type { RepairConfig } from '../repair/decide-repairs.js';
 import type { StoreConfig } from '../store/factory.js';
 import type { Store } from '../store/interface.js';
 
@@ -48,6 +50,18 @@ export interface BootServerConfig {
   auditRetentionDays?: number;
   /** The state setter (docs/state-setter.md); undefined: this server does not run it. */
   stateSetter?: StateSetterSettings;
+  /** The repair queue (docs/repairs.md); undefined: this server does not run it, and shows it with the default limits. */
+  repairs?: RepairSettings;
+}
+
+export interface RepairSettings {
+  /** Whether this server runs the queue (campaigns to lead it); the API shows the queue either way. */
+  run: boolean;
+  config: RepairConfig;
+  /** How often the leader decides. */
+  intervalMs: number;
+  /** The ports the BMCs answer on. */
+  bmcPorts: BmcPorts;
 }
 
 export interface StateSetterSettings {

@@ -13,6 +13,7 @@ import { serfMembers } from '../health/serf-members.js';
 import { startStateSetter } from '../health/state-setter.js';
 import { startAuditRetention } from '../inventory/audit-retention.js';
 import type { Inventory } from '../inventory/inventory.js';
+import { startRepairQueue } from '../repair/repair-queue.js';
 import { startAutoCompaction } from '../store/compaction.js';
 import type { Store } from '../store/interface.js';
 import type { BootServerConfig } from './config.js';
@@ -87,4 +88,26 @@ const stateSetter: Daemon = {
   },
 };
 
-export const DAEMONS: readonly Daemon[] = [storeCompaction, auditRetention, stateSetter];
+/**
+ * Repairs machines that stay unhealthy or unreachable by power-cycling them
+ * through their BMCs (docs/repairs.md): every server that runs it campaigns;
+ * only the leader decides and acts.
+ */
+const repairQueue: Daemon = {
+  name: 'repair queue',
+  enabled: (config) => config.repairs?.run === true,
+  start: async ({ config, store, inventory, metrics, logger }) => {
+    const settings = config.repairs!;
+    return startRepairQueue({
+      store,
+      inventory,
+      config: settings.config,
+      intervalMs: settings.intervalMs,
+      bmcPorts: settings.bmcPorts,
+      logger,
+      metrics,
+    });
+  },
+};
+
+export const DAEMONS: readonly Daemon[] = [storeCompaction, auditRetention, stateSetter, repairQueue];

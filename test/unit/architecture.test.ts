@@ -19,6 +19,7 @@ const LAYER: Record<string, number> = {
   vdc: 3,
   fabric: 3,
   health: 3,
+  repair: 3,
   release: 3,
   cluster: 3,
   // What runs on a server (node join): a client of the boot API, standing on lib only.

@@ -7,7 +7,8 @@
  */
 import type { Accel } from '../../vdc/host/qemu-args.js';
 import { DEFAULT_IP, DEFAULT_NFT, DEFAULT_PYTHON, DEFAULT_TC, type HostTools } from '../../vdc/host/tools.js';
-import { DEFAULT_BMC_PORTS, VMS_POWER_VARIABLE, type BmcPorts } from '../../vdc/supervisor/options.js';
+import { type BmcPorts, bmcPortsFrom } from '../../lib/bmc-ports.js';
+import { VMS_POWER_VARIABLE } from '../../vdc/supervisor/options.js';
 
 export interface DcEnvironment {
   /** YAGURA_IP, YAGURA_TC, YAGURA_NFT, YAGURA_PYTHON: the host programs. */
@@ -33,10 +34,7 @@ export function readDcEnvironment(env: NodeJS.ProcessEnv = process.env): DcEnvir
     },
     ...(env.YAGURA_DC_UPLINK_NETNS ? { uplinkNamespace: env.YAGURA_DC_UPLINK_NETNS } : {}),
     ...(accel === 'kvm' || accel === 'tcg' ? { accel } : {}),
-    bmcPorts: {
-      ipmi: Number(env.YAGURA_BMC_IPMI_PORT ?? DEFAULT_BMC_PORTS.ipmi),
-      redfish: Number(env.YAGURA_BMC_REDFISH_PORT ?? DEFAULT_BMC_PORTS.redfish),
-    },
+    bmcPorts: bmcPortsFrom(env),
     powerOnVms: env[VMS_POWER_VARIABLE] !== 'off',
   };
 }

@@ -13,7 +13,12 @@ import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 import { ensureCertificate } from '../bmc/certificate.js';
 import { startIpmiServer } from '../bmc/ipmi/server.js';
-import { redfishPowerState, redfishReset, type PowerAction as RedfishAction, type RedfishTarget } from '../bmc/redfish-client.js';
+import {
+  redfishPowerState,
+  redfishReset,
+  type PowerAction as RedfishAction,
+  type RedfishTarget,
+} from '../../lib/redfish-client.js';
 import { startRedfishServer } from '../bmc/redfish/server.js';
 import { detectAccel } from '../host/accel.js';
 import { ImageCache } from '../host/images.js';

@@ -4,17 +4,9 @@
  * (`yagura dc supervise`, src/cli/dc/supervise.ts) reads them from the
  * YAGURA_* variables it inherits from `dc up`.
  */
+import type { BmcPorts } from '../../lib/bmc-ports.js';
 import type { Accel } from '../host/qemu-args.js';
 import type { HostTools } from '../host/tools.js';
-
-export interface BmcPorts {
-  /** IPMI over LAN (UDP), YAGURA_BMC_IPMI_PORT. */
-  ipmi: number;
-  /** Redfish (HTTPS), YAGURA_BMC_REDFISH_PORT. */
-  redfish: number;
-}
-
-export const DEFAULT_BMC_PORTS: BmcPorts = { ipmi: 623, redfish: 443 };
 
 /** The variable that tells the supervisor to leave the VMs off at start ("off"); `dc up --vms-off` sets it for it. */
 export const VMS_POWER_VARIABLE = 'YAGURA_DC_VMS_POWER';

@@ -1,7 +1,9 @@
 /**
- * The Redfish client `yagura dc power` uses: power actions go through the
- * node's BMC over HTTPS, as an operator's tools would on real servers. The
- * BMC's self-signed certificate is trusted explicitly (its PEM), not ignored.
+ * A Redfish client for power actions through a server's BMC over HTTPS, as an
+ * operator's tools do on real servers: `yagura dc power` (the virtual DC's
+ * BMCs, whose self-signed certificate it trusts explicitly by its PEM) and the
+ * repair queue (real BMCs, whose self-signed certificates nobody can vouch
+ * for: without `ca` the certificate is not checked).
  */
 import { request } from 'node:https';
 
@@ -17,13 +19,17 @@ const RESET_TYPES: Record<PowerAction, string> = {
 
 export const SYSTEM_PATH = '/redfish/v1/Systems/System.Embedded.1';
 
+const DEFAULT_TIMEOUT_MS = 30_000;
+
 export interface RedfishTarget {
   host: string;
   port: number;
   username: string;
   password: string;
-  /** The BMC's certificate (PEM), trusted for this connection only. */
-  ca: string | Buffer;
+  /** The BMC's certificate (PEM), trusted for this connection only; undefined: the certificate is not checked. */
+  ca?: string | Buffer;
+  /** How long one request may take (default 30 s). */
+  timeoutMs?: number;
 }
 
 /** Sends the reset; a 409 (already in that state) is not an error. Returns the HTTP status. */
@@ -38,12 +44,18 @@ export async function redfishReset(target: RedfishTarget, action: PowerAction): 
 export async function redfishPowerState(target: RedfishTarget): Promise<'on' | 'off'> {
   const { status, body } = await call(target, 'GET', SYSTEM_PATH);
   if (status !== 200) throw new Error(`BMC answered ${status} to GET ${SYSTEM_PATH}: ${errorMessage(body)}`);
-  const state = (JSON.parse(body) as { PowerState?: string }).PowerState;
+  let state: unknown;
+  try {
+    state = (JSON.parse(body) as { PowerState?: unknown }).PowerState;
+  } catch {
+    throw new Error(`BMC answered GET ${SYSTEM_PATH} with something that is not JSON: ${body.slice(0, 200)}`);
+  }
   return state === 'On' ? 'on' : 'off';
 }
 
 function call(target: RedfishTarget, method: string, path: string, json?: unknown): Promise<{ status: number; body: string }> {
   const payload = json === undefined ? undefined : JSON.stringify(json);
+  const timeoutMs = target.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
     const req = request(
       {
@@ -51,11 +63,13 @@ function call(target: RedfishTarget, method: string, path: string, json?: unknow
         port: target.port,
         method,
         path,
-        ca: target.ca,
+        // A fresh connection each time: a BMC that reset drops pooled ones, which would fail the next call.
+        agent: false,
+        ...(target.ca === undefined ? { rejectUnauthorized: false } : { ca: target.ca }),
         auth: `${target.username}:${target.password}`,
         headers:
           payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
-        timeout: 30_000,
+        timeout: timeoutMs,
       },
       (res) => {
         let body = '';
@@ -64,7 +78,9 @@ function call(target: RedfishTarget, method: string, path: string, json?: unknow
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
       },
     );
-    req.on('timeout', () => req.destroy(new Error(`the BMC at ${target.host} did not answer within 30 s`)));
+    req.on('timeout', () =>
+      req.destroy(new Error(`the BMC at ${target.host} did not answer within ${Math.round(timeoutMs / 1000)} s`)),
+    );
     req.on('error', reject);
     req.end(payload);
   });
