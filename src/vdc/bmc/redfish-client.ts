@@ -3,7 +3,7 @@
  * node's BMC over HTTPS, as an operator's tools would on real servers. The
  * BMC's self-signed certificate is trusted explicitly (its PEM), not ignored.
  */
-import { request } from 'node:https';
+import { bmcRequest, redfishErrorMessage, type BmcTarget } from '../../lib/bmc-https.js';
 
 export type PowerAction = 'on' | 'off' | 'shutdown' | 'reset' | 'cycle';
 
@@ -17,63 +17,25 @@ const RESET_TYPES: Record<PowerAction, string> = {
 
 export const SYSTEM_PATH = '/redfish/v1/Systems/System.Embedded.1';
 
-export interface RedfishTarget {
-  host: string;
+export interface RedfishTarget extends BmcTarget {
   port: number;
-  username: string;
-  password: string;
   /** The BMC's certificate (PEM), trusted for this connection only. */
   ca: string | Buffer;
 }
 
 /** Sends the reset; a 409 (already in that state) is not an error. Returns the HTTP status. */
 export async function redfishReset(target: RedfishTarget, action: PowerAction): Promise<number> {
-  const { status, body } = await call(target, 'POST', `${SYSTEM_PATH}/Actions/ComputerSystem.Reset`, {
+  const { status, body } = await bmcRequest(target, 'POST', `${SYSTEM_PATH}/Actions/ComputerSystem.Reset`, {
     ResetType: RESET_TYPES[action],
   });
-  if (status >= 300 && status !== 409) throw new Error(`BMC answered ${status} to ${RESET_TYPES[action]}: ${errorMessage(body)}`);
+  if (status >= 300 && status !== 409)
+    throw new Error(`BMC answered ${status} to ${RESET_TYPES[action]}: ${redfishErrorMessage(body)}`);
   return status;
 }
 
 export async function redfishPowerState(target: RedfishTarget): Promise<'on' | 'off'> {
-  const { status, body } = await call(target, 'GET', SYSTEM_PATH);
-  if (status !== 200) throw new Error(`BMC answered ${status} to GET ${SYSTEM_PATH}: ${errorMessage(body)}`);
+  const { status, body } = await bmcRequest(target, 'GET', SYSTEM_PATH);
+  if (status !== 200) throw new Error(`BMC answered ${status} to GET ${SYSTEM_PATH}: ${redfishErrorMessage(body)}`);
   const state = (JSON.parse(body) as { PowerState?: string }).PowerState;
   return state === 'On' ? 'on' : 'off';
-}
-
-function call(target: RedfishTarget, method: string, path: string, json?: unknown): Promise<{ status: number; body: string }> {
-  const payload = json === undefined ? undefined : JSON.stringify(json);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: target.host,
-        port: target.port,
-        method,
-        path,
-        ca: target.ca,
-        auth: `${target.username}:${target.password}`,
-        headers:
-          payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
-        timeout: 30_000,
-      },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (body += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`the BMC at ${target.host} did not answer within 30 s`)));
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
-
-function errorMessage(body: string): string {
-  try {
-    return (JSON.parse(body) as { error?: { message?: string } }).error?.message ?? body.slice(0, 200);
-  } catch {
-    return body.slice(0, 200);
-  }
 }
