@@ -9,10 +9,10 @@ import { BmcAccounts, IPMI_PRIVILEGE, hasPrivilege, type AccountView } from '../
 import { MachineHardware, STANDARD_LAYOUT, UnknownPartError, partsOf, worstHealth } from '../../src/vdc/bmc/hardware.js';
 import { parseAccountPatch } from '../../src/vdc/bmc/redfish/account-patch.js';
 import { account, accountsCollection } from '../../src/vdc/bmc/redfish/account-resources.js';
-import { RedfishError } from '../../src/vdc/bmc/redfish/errors.js';
 import { drive, power, storage, thermal } from '../../src/vdc/bmc/redfish/hardware-resources.js';
 import { chassis, computerSystem, type MachineView } from '../../src/vdc/bmc/redfish/resources.js';
 import { answerHardwareRequest, type VmHardware } from '../../src/vdc/supervisor/hardware-faults.js';
+import { refusal } from './vdc-redfish-support.js';
 
 function view(hardware: MachineHardware): MachineView {
   return {
@@ -23,16 +23,6 @@ function view(hardware: MachineHardware): MachineView {
     parts: hardware.parts(),
     memoryMiB: hardware.memoryMiB,
   };
-}
-
-function refusal(fn: () => unknown): { status: number; id: string; message: string } {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(error instanceof RedfishError, `expected a RedfishError, got ${String(error)}`);
-    return { status: error.status, id: error.info.MessageId, message: error.message };
-  }
-  assert.fail('expected a RedfishError');
 }
 
 describe('the hardware model', () => {

@@ -6,7 +6,6 @@ import { partsOf, STANDARD_LAYOUT } from '../../src/vdc/bmc/hardware.js';
 import { parseBasic, authenticate } from '../../src/vdc/bmc/redfish/auth.js';
 import { parseJsonObject } from '../../src/vdc/bmc/redfish/body.js';
 import { nextBootOverride, parseSystemPatch } from '../../src/vdc/bmc/redfish/boot-override.js';
-import { RedfishError } from '../../src/vdc/bmc/redfish/errors.js';
 import { parseResetType, powerOperationFor } from '../../src/vdc/bmc/redfish/reset.js';
 import {
   CHASSIS_RESET_TYPES,
@@ -20,17 +19,7 @@ import {
 } from '../../src/vdc/bmc/redfish/resources.js';
 import { matchRoute, normalizePath, type Route } from '../../src/vdc/bmc/redfish/router.js';
 import { SessionTable } from '../../src/vdc/bmc/redfish/sessions.js';
-
-/** Runs `fn`, expecting a RedfishError; returns its status, MessageId and message. */
-function refusal(fn: () => unknown): { status: number; id: string; message: string } {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(error instanceof RedfishError, `expected a RedfishError, got ${String(error)}`);
-    return { status: error.status, id: error.info.MessageId, message: error.message };
-  }
-  assert.fail('expected a RedfishError');
-}
+import { refusal } from './vdc-redfish-support.js';
 
 const machine: MachineView = {
   name: 'rack1-cs2',

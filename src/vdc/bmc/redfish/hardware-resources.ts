@@ -104,41 +104,44 @@ export function memoryModule(machine: MachineView, part: Part): Resource {
 }
 
 export function power(machine: MachineView): Resource {
-  const supplies = ofKind(machine, 'psu');
   return {
     ...header(PATHS.power, '#Power.v1_5_0.Power', 'Power.Power'),
     Id: 'Power',
     Name: 'Power',
-    PowerSupplies: supplies.map((psu, i) => ({
-      '@odata.id': `${PATHS.power}#/PowerSupplies/${i}`,
-      MemberId: psu.redfishId,
+    ...embeddedParts(PATHS.power, 'PowerSupplies', ofKind(machine, 'psu'), (psu) => ({
       Name: `PS${psu.index + 1} Status`,
       PowerSupplyType: 'AC',
       PowerCapacityWatts: PSU_WATTS,
       LineInputVoltage: psu.health === 'OK' ? 230 : 0,
-      Status: { State: 'Enabled', Health: psu.health },
     })),
-    'PowerSupplies@odata.count': supplies.length,
     Status: rolledUpStatus(machine.parts, ['psu']),
   };
 }
 
 export function thermal(machine: MachineView): Resource {
-  const fans = ofKind(machine, 'fan');
   return {
     ...header(PATHS.thermal, '#Thermal.v1_4_0.Thermal', 'Thermal.Thermal'),
     Id: 'Thermal',
     Name: 'Thermal',
-    Fans: fans.map((fan, i) => ({
-      '@odata.id': `${PATHS.thermal}#/Fans/${i}`,
-      MemberId: fan.redfishId,
+    ...embeddedParts(PATHS.thermal, 'Fans', ofKind(machine, 'fan'), (fan) => ({
       Name: `System Board Fan${fan.index + 1}`,
       PhysicalContext: 'SystemBoard',
       Reading: fan.health === 'OK' ? FAN_RPM : 0,
       ReadingUnits: 'RPM',
-      Status: { State: 'Enabled', Health: fan.health },
     })),
-    'Fans@odata.count': fans.length,
     Status: rolledUpStatus(machine.parts, ['fan']),
+  };
+}
+
+/** Parts listed inside their resource (PowerSupplies, Fans): each with a fragment id, a MemberId and a Status. */
+function embeddedParts(path: string, property: string, parts: readonly Part[], describe: (part: Part) => Resource): Resource {
+  return {
+    [property]: parts.map((part, i) => ({
+      '@odata.id': `${path}#/${property}/${i}`,
+      MemberId: part.redfishId,
+      ...describe(part),
+      Status: { State: 'Enabled', Health: part.health },
+    })),
+    [`${property}@odata.count`]: parts.length,
   };
 }
