@@ -68,7 +68,7 @@ describe('yagura dc: before anything runs', () => {
     execFileSync('xmllint', ['--noout', '--html', out], { stdio: ['ignore', 'ignore', 'pipe'] });
   });
 
-  it('down of a data center that is not running succeeds and says so; status says nothing runs', async () => {
+  it('down of a data center that is not running succeeds and says so; status says nothing runs; power and fault check their words', async () => {
     const down = await dc.down();
     assertOk(down);
     assert.match(down.stderr, /is not running: nothing to remove/);
@@ -78,6 +78,12 @@ describe('yagura dc: before anything runs', () => {
     const power = await dc.yagura(['dc', 'power', 'vm1', 'bogus']);
     assert.equal(power.code, 2);
     assert.match(power.stderr, /unknown power action "bogus"/);
+    const fault = await dc.yagura(['dc', 'fault', 'vm1', 'disk0']);
+    assert.equal(fault.code, 2);
+    assert.match(fault.stderr, /unknown part "disk0": parts are drive0, drive1, psu0, psu1, fan0, .*, dimm3$/m);
+    const mend = await dc.yagura(['dc', 'fault', 'vm1', '--mend']);
+    assert.equal(mend.code, 2);
+    assert.match(mend.stderr, /say which part to mend/);
     const exec = await dc.exec('server1', ['true']);
     assert.equal(exec.code, 1);
     assert.match(exec.stderr, /no data center named "t\d+x\d+-cli" is running/);

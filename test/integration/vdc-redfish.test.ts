@@ -22,7 +22,7 @@ import { tempDir } from '../helpers/temp.js';
 const run = promisify(execFile);
 const CURL = '/usr/bin/curl';
 const USER = 'cybozu';
-const PASSWORD = 'pa55-w0rd-never-logged';
+const PASSWORD = 'pa55-w0rd-not-logged';
 const SYSTEM = '/redfish/v1/Systems/System.Embedded.1';
 const SYSTEM_RESET = `${SYSTEM}/Actions/ComputerSystem.Reset`;
 const CHASSIS = '/redfish/v1/Chassis/System.Embedded.1';

@@ -1,10 +1,11 @@
 /** The virtual BMC's Redfish decisions and resources, without a server. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { credentialsMatch, parseBasic, authenticate } from '../../src/vdc/bmc/redfish/auth.js';
+import { BmcAccounts } from '../../src/vdc/bmc/accounts.js';
+import { partsOf, STANDARD_LAYOUT } from '../../src/vdc/bmc/hardware.js';
+import { parseBasic, authenticate } from '../../src/vdc/bmc/redfish/auth.js';
 import { parseJsonObject } from '../../src/vdc/bmc/redfish/body.js';
 import { nextBootOverride, parseSystemPatch } from '../../src/vdc/bmc/redfish/boot-override.js';
-import { RedfishError } from '../../src/vdc/bmc/redfish/errors.js';
 import { parseResetType, powerOperationFor } from '../../src/vdc/bmc/redfish/reset.js';
 import {
   CHASSIS_RESET_TYPES,
@@ -18,19 +19,16 @@ import {
 } from '../../src/vdc/bmc/redfish/resources.js';
 import { matchRoute, normalizePath, type Route } from '../../src/vdc/bmc/redfish/router.js';
 import { SessionTable } from '../../src/vdc/bmc/redfish/sessions.js';
+import { refusal } from './vdc-redfish-support.js';
 
-/** Runs `fn`, expecting a RedfishError; returns its status, MessageId and message. */
-function refusal(fn: () => unknown): { status: number; id: string; message: string } {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(error instanceof RedfishError, `expected a RedfishError, got ${String(error)}`);
-    return { status: error.status, id: error.info.MessageId, message: error.message };
-  }
-  assert.fail('expected a RedfishError');
-}
-
-const machine: MachineView = { name: 'rack1-cs2', serial: 'ABC123', power: 'on', bootOverride: undefined };
+const machine: MachineView = {
+  name: 'rack1-cs2',
+  serial: 'ABC123',
+  power: 'on',
+  bootOverride: undefined,
+  parts: partsOf(STANDARD_LAYOUT),
+  memoryMiB: 8192,
+};
 
 describe('Redfish resources', () => {
   it('links the service root to every collection the service has', () => {
@@ -219,19 +217,38 @@ describe('Redfish authentication', () => {
   });
 
   it('needs both the user name and the password to match', () => {
-    assert.equal(credentialsMatch(account, 'root', 'calvin:x'), true);
-    assert.equal(credentialsMatch(account, 'root', 'calvin'), false);
-    assert.equal(credentialsMatch(account, 'admin', 'calvin:x'), false);
-    assert.equal(credentialsMatch(account, '', ''), false);
+    const accounts = new BmcAccounts(account);
+    const root = { userName: 'root', accountId: '2', role: 'Administrator' };
+    assert.deepEqual(authenticate({ authorization: basic('root', 'calvin:x') }, accounts, new SessionTable()), root);
+    for (const [user, password] of [
+      ['root', 'calvin'],
+      ['admin', 'calvin:x'],
+      ['', ''],
+    ] as const)
+      assert.equal(authenticate({ authorization: basic(user, password) }, accounts, new SessionTable()), undefined);
   });
 
-  it('lets a session token decide alone when one is sent', () => {
+  it('lets a session token decide alone when one is sent, and only while its account is enabled', () => {
+    const accounts = new BmcAccounts(account);
     const sessions = new SessionTable();
     const { token, session } = sessions.create('root')!;
-    assert.deepEqual(authenticate({ 'x-auth-token': token }, account, sessions), { userName: 'root', sessionId: session.id });
-    assert.deepEqual(authenticate({ authorization: basic('root', 'calvin:x') }, account, sessions), { userName: 'root' });
+    const root = { userName: 'root', accountId: '2', role: 'Administrator' };
+    assert.deepEqual(authenticate({ 'x-auth-token': token }, accounts, sessions), { ...root, sessionId: session.id });
+    assert.deepEqual(authenticate({ authorization: basic('root', 'calvin:x') }, accounts, sessions), root);
     sessions.delete(session.id);
-    assert.equal(authenticate({ 'x-auth-token': token, authorization: basic('root', 'calvin:x') }, account, sessions), undefined);
+    assert.equal(
+      authenticate({ 'x-auth-token': token, authorization: basic('root', 'calvin:x') }, accounts, sessions),
+      undefined,
+    );
+
+    const other = sessions.create('root')!;
+    accounts.update('3', { userName: 'second', password: 'pw', role: 'Administrator', enabled: true });
+    accounts.update('2', { enabled: false });
+    assert.equal(
+      authenticate({ 'x-auth-token': other.token }, accounts, sessions),
+      undefined,
+      'a disabled account has no sessions',
+    );
   });
 });
 

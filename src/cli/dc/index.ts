@@ -6,6 +6,7 @@ import { consoleVerb } from './console.js';
 import { demoVerb } from './demo.js';
 import { downVerb } from './down.js';
 import { execVerb } from './exec.js';
+import { faultVerb } from './fault.js';
 import { forwardAgentVerb, forwardVerb } from './forward.js';
 import { generateVerb } from './generate.js';
 import { graphVerb } from './graph.js';
@@ -27,6 +28,7 @@ Examples:
   yagura dc status                      every running data center
   yagura dc exec rack0-tor1 -- birdc show protocols
   yagura dc power boot-0 cycle          through the node's virtual BMC
+  yagura dc fault rack0-cs1 drive0      break a drive (its BMC reports it Critical); --mend repairs it
   yagura dc down cluster                remove everything, also after a crash
   yagura dc generate site.yml -o site   a whole rack-standard site from a short spec (no root needed)
   yagura dc demo                        the demo site, netbooted and routing, until Ctrl-C (npm start)
@@ -40,6 +42,7 @@ namespace (yg-NAME); nothing is added to the host's namespace. Needs root.`,
     downVerb(),
     statusVerb(),
     powerVerb(),
+    faultVerb(),
     consoleVerb(),
     execVerb(),
     forwardVerb(),

@@ -3,13 +3,15 @@
  * connection, one JSON answer. The CLI on the host reaches the supervisor,
  * which lives inside the DC's namespace, through the filesystem.
  */
-import type { Netem } from '../spec/index.js';
 import { createConnection, createServer, type Server } from 'node:net';
+import type { Netem } from '../spec/index.js';
+import type { HardwareRequest } from './hardware-faults.js';
 
 export type ControlRequest =
   | { op: 'status' }
   | { op: 'power'; node: string; action: 'on' | 'off' | 'reset' | 'cycle' | 'status' | 'shutdown' }
   | { op: 'netem'; link: string; bridge: string; netem: Netem | 'clear' }
+  | HardwareRequest
   | { op: 'grow' }
   | { op: 'stop' };
 
@@ -65,6 +67,8 @@ export function askSupervisor<T>(path: string, request: ControlRequest, timeoutM
       clearTimeout(timer);
       if (error.code === 'ENOENT' || error.code === 'ECONNREFUSED')
         reject(new ControlUnavailable('the supervisor is not running'));
+      else if (error.code === 'EACCES')
+        reject(new Error(`cannot reach the data center's supervisor at ${path}: permission denied (run with sudo)`));
       else reject(error);
     });
     socket.on('end', () => {

@@ -5,13 +5,20 @@
  * Redfish (HTTPS 443) — with the node's credentials. A BMC address comes from
  * the topology, or (as in placemat) from the guest's first line on the
  * `placemat` virtio-serial port. `dc power` goes through the BMC's Redfish.
+ * Each VM also has a hardware model (drives, PSUs, fans, DIMMs) that its BMC
+ * reports and `dc fault` breaks or mends, and one account table that its
+ * BMC's IPMI and Redfish share: what an operator changes through Redfish's
+ * AccountService holds for both, and `dc power` uses whichever enabled
+ * Administrator the table has now.
  */
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
+import { BmcAccounts } from '../bmc/accounts.js';
 import { ensureCertificate } from '../bmc/certificate.js';
+import { MachineHardware } from '../bmc/hardware.js';
 import { startIpmiServer } from '../bmc/ipmi/server.js';
 import {
   redfishPowerState,
@@ -27,6 +34,7 @@ import { VirtualMachine } from '../host/vm.js';
 import { bmcAddress, type BmcAddress, type BuildPlan } from '../plan.js';
 import type { RunPaths } from '../run-dir.js';
 import type { Topology, VmNode } from '../spec/index.js';
+import { answerHardwareRequest, type HardwareAnswer, type HardwareRequest } from './hardware-faults.js';
 import type { SupervisorOptions } from './options.js';
 
 const execFileAsync = promisify(execFile);
@@ -55,6 +63,9 @@ interface RunningBmc {
 interface Vm {
   node: VmNode;
   machine: VirtualMachine;
+  hardware: MachineHardware;
+  /** The BMC's accounts (when the VM has a BMC); they outlive a BMC restart. */
+  accounts?: BmcAccounts;
   bmc?: RunningBmc;
 }
 
@@ -104,7 +115,12 @@ export class Machines {
         env: markedEnvironment(this.paths.runDir),
         log: this.logger,
       });
-      const vm: Vm = { node, machine };
+      const vm: Vm = {
+        node,
+        machine,
+        hardware: new MachineHardware({ memoryMiB: node.memoryMiB }),
+        ...(node.bmc ? { accounts: new BmcAccounts(node.bmc) } : {}),
+      };
       this.vms.set(node.name, vm);
       added.push(vm);
       machine.onPowerChange(({ state, cause, detail }) =>
@@ -157,11 +173,12 @@ export class Machines {
     const vm = this.vms.get(name);
     if (!vm) throw new Error(`no VM node "${name}" (VMs: ${[...this.vms.keys()].join(', ') || 'none'})`);
     if (vm.bmc) {
+      const administrator = vm.accounts!.administrator();
+      if (!administrator) throw new Error(`${name}'s BMC has no enabled Administrator account to act with`);
       const target: RedfishTarget = {
         host: vm.bmc.address.address,
         port: this.options.bmcPorts.redfish,
-        username: vm.node.bmc!.username,
-        password: vm.node.bmc!.password,
+        ...administrator,
         ca: vm.bmc.ca,
       };
       if (action !== 'status') await redfishReset(target, action as RedfishAction);
@@ -180,22 +197,33 @@ export class Machines {
     return { power: machine.power(), via: 'QEMU directly (this DC has no bmc network)' };
   }
 
+  /** `dc fault`: breaks or mends a part of a VM's hardware, or lists the parts. */
+  hardware(request: HardwareRequest): HardwareAnswer {
+    const vms = new Map([...this.vms].map(([name, vm]) => [name, { hardware: vm.hardware, hasBmc: vm.node.bmc !== undefined }]));
+    const answer = answerHardwareRequest(vms, request);
+    if (answer.changed && answer.changed.from !== answer.changed.to)
+      this.logger.info(
+        { event: 'fault', node: answer.node, part: answer.changed.part, health: answer.changed.to },
+        `${answer.node}: ${answer.changed.part} ${answer.changed.to === 'OK' ? 'mended' : 'broken'}`,
+      );
+    return answer;
+  }
+
   async stop(): Promise<void> {
     await Promise.allSettled([...this.vms.values()].map((vm) => vm.bmc?.close()));
     await Promise.allSettled([...this.vms.values()].map((vm) => vm.machine.close()));
   }
 
   private async startBmc(vm: Vm, address: BmcAddress): Promise<void> {
-    const { username, password } = vm.node.bmc!;
     const tls = await ensureCertificate(join(this.paths.bmc, vm.node.name), {
       commonName: address.address,
       ipAddresses: [address.address],
     });
     const common = {
       host: address.address,
-      username,
-      password,
+      accounts: vm.accounts!,
       machine: vm.machine,
+      hardware: vm.hardware,
       log: this.logger.child({ bmc: vm.node.name }),
     };
     const ipmi = await startIpmiServer({ ...common, port: this.options.bmcPorts.ipmi });

@@ -1,7 +1,7 @@
 /**
  * The DC's supervisor: one process per running DC, started by `dc up` inside
  * the DC's namespace. It runs the init scripts and apps of every router and
- * netns node, the VMs and their virtual BMCs, answers `status`/`power`/`stop`
+ * netns node, the VMs and their virtual BMCs, answers `status`/`power`/`fault`/`hardware`/`stop`
  * on the control socket — and `grow`, after `dc apply` has added to the plan:
  * it starts what the plan has and it does not run yet — and stops everything it started on SIGTERM or `stop`.
  * It logs JSON lines (pino) to <run>/supervisor.log; `dc up` follows that log
@@ -224,6 +224,11 @@ class Supervisor {
         if (!this.machines)
           throw new Error(`no VM node "${request.node}" (this data center has no VMs, or they are still starting)`);
         return this.machines.power(request.node, request.action);
+      case 'fault':
+      case 'hardware':
+        if (!this.machines)
+          throw new Error(`no VM node "${request.node}" (this data center has no VMs, or they are still starting)`);
+        return this.machines.hardware(request);
       case 'netem':
         if (!this.relay) throw new Error('the data center is not started yet');
         await this.relay.change(request.link, request.bridge, request.netem);

@@ -13,6 +13,7 @@
  * of every in-session packet is verified before anything else is looked at.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { accountsFrom, IPMI_PRIVILEGE, type AccountsOption, type BmcAccounts } from '../accounts.js';
 import type { ManagedMachine } from '../machine.js';
 import { BootOptions } from './boot-options.js';
 import { chooseCipherSuite } from './cipher-suites.js';
@@ -71,11 +72,8 @@ export interface IpmiOutcome {
   dropped?: IpmiDropReason;
 }
 
-export interface IpmiEndpointOptions {
-  /** 1–16 printable ASCII characters. */
-  username: string;
-  /** 1–20 printable ASCII characters. */
-  password: string;
+/** The accounts: `accounts` shared with the BMC's Redfish side, or `username` and `password` of a factory user of its own. */
+export type IpmiEndpointOptions = AccountsOption & {
   machine: ManagedMachine;
   log: IpmiLog;
   now?: () => number;
@@ -83,23 +81,21 @@ export interface IpmiEndpointOptions {
   /** Tests shorten these. */
   sessionCapacity?: number;
   sessionIdleTimeoutMs?: number;
-}
+};
 
 /** How long a repeated request (same bytes, same session) is answered from the cache instead of run again. */
 const RETRY_WINDOW_MS = 5_000;
 
 export class IpmiEndpoint {
   readonly sessions: SessionTable;
-  private readonly kuid: Buffer;
-  private readonly username: Buffer;
+  private readonly accounts: BmcAccounts;
   private readonly guid: Buffer;
   private readonly bootOptions: BootOptions;
   private readonly now: () => number;
   private readonly random: (bytes: number) => Buffer;
 
   constructor(private readonly options: IpmiEndpointOptions) {
-    this.kuid = userKey(options.password);
-    this.username = Buffer.from(options.username, 'latin1');
+    this.accounts = accountsFrom(options);
     this.now = options.now ?? Date.now;
     this.random = options.random ?? randomBytes;
     this.sessions = new SessionTable({
@@ -201,7 +197,11 @@ export class IpmiEndpoint {
     const privilege = message.role & 0x0f;
     if (privilege < Privilege.CALLBACK || privilege > Privilege.OEM) return refuse(RakpStatus.INVALID_ROLE);
     if (privilege > session.maxPrivilege) return refuse(RakpStatus.UNAUTHORIZED_ROLE);
-    if (!message.username.equals(this.username)) return refuse(RakpStatus.UNAUTHORIZED_NAME);
+    // The account is looked up now: a password changed through Redfish counts from the next session on.
+    const account = this.accounts.secretOf(message.username.toString('latin1'));
+    if (account === undefined) return refuse(RakpStatus.UNAUTHORIZED_NAME);
+    if (privilege > IPMI_PRIVILEGE[account.role]) return refuse(RakpStatus.UNAUTHORIZED_ROLE);
+    const kuid = userKey(account.password);
     const exchange: RakpExchange = {
       consoleSessionId: session.consoleSessionId,
       bmcSessionId: session.bmcSessionId,
@@ -215,6 +215,7 @@ export class IpmiEndpoint {
       ...session,
       state: 'challenged',
       exchange,
+      kuid,
       maxPrivilege: privilege as Privilege,
       lastActivity: this.now(),
     };
@@ -225,7 +226,7 @@ export class IpmiEndpoint {
       consoleSessionId: session.consoleSessionId,
       bmcRandom: exchange.bmcRandom,
       bmcGuid: exchange.bmcGuid,
-      authCode: rakp2AuthCode(session.suite, this.kuid, exchange),
+      authCode: rakp2AuthCode(session.suite, kuid, exchange),
     });
     return { reply: v20Reply(PayloadType.RAKP_2, 0, rakp2) };
   }
@@ -247,15 +248,16 @@ export class IpmiEndpoint {
       );
       return { dropped: 'console-aborted-rakp' };
     }
-    const { suite, exchange } = session;
-    if (!codesMatch(message.authCode, rakp3AuthCode(suite, this.kuid, exchange))) {
+    const { suite, exchange, kuid } = session;
+    if (!codesMatch(message.authCode, rakp3AuthCode(suite, kuid, exchange))) {
       this.sessions.remove(session.bmcSessionId);
       this.options.log.warn({ remote, username: printable(exchange.username) }, 'IPMI RAKP 3 auth code wrong (wrong password)');
       return refuse(RakpStatus.INVALID_INTEGRITY_CHECK_VALUE);
     }
-    const keys = sessionKeys(suite, this.kuid, exchange);
+    const keys = sessionKeys(suite, kuid, exchange);
+    const { kuid: _key, ...challenged } = session; // the session keys are all it needs from here on
     const active: ActiveSession = {
-      ...session,
+      ...challenged,
       state: 'active',
       keys,
       // Sessions start at User level, or lower if that is their maximum (section 22.18).

@@ -9,6 +9,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { UserError } from '../../../lib/errors.js';
+import type { AccountsOption } from '../accounts.js';
 import type { ManagedMachine } from '../machine.js';
 import type { IpmiLog } from './commands.js';
 import { type IpmiDropReason, IpmiEndpoint } from './endpoint.js';
@@ -16,19 +17,20 @@ import { type IpmiDropReason, IpmiEndpoint } from './endpoint.js';
 export type { IpmiLog } from './commands.js';
 export type { IpmiDropReason } from './endpoint.js';
 
-export interface IpmiServerOptions {
+/**
+ * The accounts: `accounts` shared with the BMC's Redfish side, or `username`
+ * (1–16 printable ASCII characters) and `password` (1–20) of a factory user
+ * of its own.
+ */
+export type IpmiServerOptions = AccountsOption & {
   host: string;
   /** 0 picks a free port. */
   port: number;
-  /** 1–16 printable ASCII characters. */
-  username: string;
-  /** 1–20 printable ASCII characters. */
-  password: string;
   machine: ManagedMachine;
   log?: IpmiLog;
   /** Datagrams being answered at once beyond which new ones are dropped as "overloaded" (default 256). */
   maxInFlight?: number;
-}
+};
 
 export interface IpmiServerStats {
   received: number;
@@ -49,10 +51,12 @@ const SILENT: IpmiLog = { debug() {}, info() {}, warn() {}, error() {} };
 const SWEEP_INTERVAL_MS = 10_000;
 
 export async function startIpmiServer(options: IpmiServerOptions): Promise<IpmiServer> {
-  checkCredential('user name', options.username, 16);
-  checkCredential('password', options.password, 20);
+  if (!('accounts' in options)) {
+    checkCredential('user name', options.username, 16);
+    checkCredential('password', options.password, 20);
+  }
   const log = options.log ?? SILENT;
-  const endpoint = new IpmiEndpoint({ username: options.username, password: options.password, machine: options.machine, log });
+  const endpoint = new IpmiEndpoint({ ...options, log });
   const maxInFlight = options.maxInFlight ?? 256;
   const counts: Omit<IpmiServerStats, 'sessions'> = { received: 0, answered: 0, dropped: {} };
   const drop = (reason: keyof IpmiServerStats['dropped']) => (counts.dropped[reason] = (counts.dropped[reason] ?? 0) + 1);

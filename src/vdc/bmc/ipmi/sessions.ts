@@ -35,6 +35,8 @@ export interface OpenedSession extends SessionBase {
 export interface ChallengedSession extends SessionBase {
   state: 'challenged';
   exchange: RakpExchange;
+  /** The named user's key (their password), as it was at RAKP 1. */
+  kuid: Buffer;
 }
 
 export interface ActiveSession extends SessionBase {

@@ -1,20 +1,19 @@
 /**
- * Who is asking: HTTP Basic with the BMC's one account, or a session token
- * (X-Auth-Token). Credentials are compared through fixed-length digests with
- * timingSafeEqual, and both the user name and the password are always
- * compared, so response times say nothing about how close a guess was.
+ * Who is asking: HTTP Basic with one of the BMC's accounts, or a session token
+ * (X-Auth-Token). The account table (../accounts.ts) compares credentials in
+ * constant time; a session counts only while its account is still enabled
+ * under the same user name, so disabling or renaming an account ends its
+ * sessions too.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import type { AccountView, BmcAccounts, Credentials, Role } from '../accounts.js';
 import type { SessionTable } from './sessions.js';
-
-export interface Credentials {
-  username: string;
-  password: string;
-}
 
 export interface Principal {
   userName: string;
+  /** The account's slot. */
+  accountId: string;
+  role: Role;
   /** Set when the request came with a session token. */
   sessionId?: string;
 }
@@ -24,15 +23,16 @@ export interface Principal {
  * credentials. A token, when present, decides alone: a stale token is refused
  * even if Basic credentials come along, so a client notices its logout.
  */
-export function authenticate(headers: IncomingHttpHeaders, account: Credentials, sessions: SessionTable): Principal | undefined {
+export function authenticate(headers: IncomingHttpHeaders, accounts: BmcAccounts, sessions: SessionTable): Principal | undefined {
   const token = headers['x-auth-token'];
   if (typeof token === 'string') {
     const session = sessions.use(token);
-    return session && { userName: session.userName, sessionId: session.id };
+    const account = session && accounts.byName(session.userName);
+    return session && account && { ...principal(account), sessionId: session.id };
   }
   const basic = parseBasic(headers.authorization);
-  if (basic && credentialsMatch(account, basic.username, basic.password)) return { userName: basic.username };
-  return undefined;
+  const account = basic && accounts.authenticate(basic.username, basic.password);
+  return account && principal(account);
 }
 
 /** Decodes `Authorization: Basic …`; undefined for any other scheme or a malformed value. */
@@ -45,15 +45,6 @@ export function parseBasic(header: string | undefined): Credentials | undefined 
   return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
-export function credentialsMatch(account: Credentials, username: string, password: string): boolean {
-  const userOk = sameSecret(account.username, username);
-  const passwordOk = sameSecret(account.password, password);
-  return userOk && passwordOk;
-}
-
-function sameSecret(expected: string, given: string): boolean {
-  // Digests have one length whatever was typed, which timingSafeEqual needs.
-  const a = createHash('sha256').update(expected).digest();
-  const b = createHash('sha256').update(given).digest();
-  return timingSafeEqual(a, b);
+function principal(account: AccountView): Principal {
+  return { userName: account.userName, accountId: account.id, role: account.role };
 }

@@ -281,3 +281,52 @@ export function internalError(reason: string): RedfishError {
     ),
   );
 }
+
+/** The caller's role lacks the privilege the request needs (Redfish's privilege model). */
+export function insufficientPrivilege(needed: string): RedfishError {
+  return new RedfishError(
+    403,
+    message(
+      'InsufficientPrivilege',
+      `There are insufficient privileges for the account or credentials associated with the current session to perform the requested operation (it needs ${needed}).`,
+      [],
+      'Either abandon the operation or change the associated access rights and resubmit the request if the operation failed.',
+      { severity: 'Critical' },
+    ),
+  );
+}
+
+/** A value of the right type in the wrong form; `shown` is what to echo (never a password). */
+export function propertyValueFormatError(property: string, shown: string, why: string): RedfishError {
+  return new RedfishError(
+    400,
+    message(
+      'PropertyValueFormatError',
+      `The value ${shown} for the property ${property} is of a different format than the property can accept: ${why}.`,
+      [shown, property],
+      'Correct the value for the property in the request body and resubmit the request.',
+      { property },
+    ),
+  );
+}
+
+export function resourceAlreadyExists(type: string, property: string, value: string): RedfishError {
+  return new RedfishError(
+    400,
+    message(
+      'ResourceAlreadyExists',
+      `The requested resource of type ${type} with the property ${property} with the value ${value} already exists.`,
+      [type, property, value],
+      'Do not repeat the create operation as the resource has already been created.',
+      { severity: 'Critical', property },
+    ),
+  );
+}
+
+/** An account change the table refuses as a whole (a reserved slot, the last Administrator); `why` says which. */
+export function accountNotModified(why: string): RedfishError {
+  return new RedfishError(
+    400,
+    message('AccountNotModified', `The account modification request failed: ${why}.`, [], 'Change the request and resubmit it.'),
+  );
+}

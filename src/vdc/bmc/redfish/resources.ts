@@ -4,6 +4,7 @@
  * Chassis named System.Embedded.1, managed by iDRAC.Embedded.1, so scripts
  * written for the real racks work here unchanged.
  */
+import { STORAGE_CONTROLLER_ID, worstHealth, type Part, type PartKind } from '../hardware.js';
 import type { BootOverride, PowerState } from '../machine.js';
 
 export const SYSTEM_ID = 'System.Embedded.1';
@@ -22,6 +23,13 @@ export const PATHS = {
   manager: `/redfish/v1/Managers/${MANAGER_ID}`,
   sessionService: '/redfish/v1/SessionService',
   sessions: '/redfish/v1/SessionService/Sessions',
+  storage: `/redfish/v1/Systems/${SYSTEM_ID}/Storage`,
+  memory: `/redfish/v1/Systems/${SYSTEM_ID}/Memory`,
+  power: `/redfish/v1/Chassis/${CHASSIS_ID}/Power`,
+  thermal: `/redfish/v1/Chassis/${CHASSIS_ID}/Thermal`,
+  accountService: '/redfish/v1/AccountService',
+  accounts: '/redfish/v1/AccountService/Accounts',
+  roles: '/redfish/v1/AccountService/Roles',
 } as const;
 
 export const SYSTEM_RESET_TYPES = ['On', 'ForceOff', 'GracefulShutdown', 'ForceRestart', 'PowerCycle'] as const;
@@ -42,6 +50,9 @@ export interface MachineView {
   serial: string;
   power: PowerState;
   bootOverride: BootOverride | undefined;
+  /** The machine's parts (hardware.ts); they decide Status.Health and HealthRollup. */
+  parts: readonly Part[];
+  memoryMiB: number;
 }
 
 export interface SessionView {
@@ -49,11 +60,11 @@ export interface SessionView {
   userName: string;
 }
 
-type Resource = Record<string, unknown>;
+export type Resource = Record<string, unknown>;
 
-const link = (path: string) => ({ '@odata.id': path });
+export const link = (path: string) => ({ '@odata.id': path });
 
-function header(path: string, type: string, context: string): Resource {
+export function header(path: string, type: string, context: string): Resource {
   return {
     '@odata.context': `/redfish/v1/$metadata#${context}`,
     '@odata.id': path,
@@ -61,7 +72,7 @@ function header(path: string, type: string, context: string): Resource {
   };
 }
 
-function collection(path: string, type: string, name: string, members: string[]): Resource {
+export function collection(path: string, type: string, name: string, members: string[]): Resource {
   return {
     ...header(path, `#${type}.${type}`, `${type}.${type}`),
     Name: name,
@@ -71,7 +82,21 @@ function collection(path: string, type: string, name: string, members: string[])
 }
 
 const redfishPower = (power: PowerState) => (power === 'on' ? 'On' : 'Off');
-const ENABLED_OK = { State: 'Enabled', Health: 'OK' };
+export const ENABLED_OK = { State: 'Enabled', Health: 'OK' };
+
+/**
+ * Status of a resource that contains parts. Like iDRAC, Health and
+ * HealthRollup both say the worst of the parts: a broken drive makes the
+ * whole system Critical, which is what a quick look at a server should show.
+ */
+export function rolledUpStatus(parts: readonly Part[], kinds: readonly PartKind[]): Resource {
+  const health = worstHealth(parts.filter((part) => kinds.includes(part.kind)));
+  return { State: 'Enabled', Health: health, HealthRollup: health };
+}
+
+/** What a chassis holds: the power supplies, the fans and the drive bays. */
+const CHASSIS_PARTS: readonly PartKind[] = ['psu', 'fan', 'drive'];
+const ALL_PARTS: readonly PartKind[] = ['drive', 'psu', 'fan', 'dimm'];
 
 /** GET /redfish: which protocol versions the service speaks. */
 export function versions(): Resource {
@@ -90,6 +115,7 @@ export function serviceRoot(): Resource {
     Chassis: link(PATHS.chassisCollection),
     Managers: link(PATHS.managers),
     SessionService: link(PATHS.sessionService),
+    AccountService: link(PATHS.accountService),
     Links: { Sessions: link(PATHS.sessions) },
   };
 }
@@ -107,7 +133,13 @@ export function computerSystem(machine: MachineView): Resource {
     HostName: machine.name,
     SerialNumber: machine.serial,
     PowerState: redfishPower(machine.power),
-    Status: ENABLED_OK,
+    Status: rolledUpStatus(machine.parts, ALL_PARTS),
+    MemorySummary: {
+      TotalSystemMemoryGiB: machine.memoryMiB / 1024,
+      Status: rolledUpStatus(machine.parts, ['dimm']),
+    },
+    Storage: link(PATHS.storage),
+    Memory: link(PATHS.memory),
     Boot: bootProperties(machine.bootOverride),
     Links: { Chassis: [link(PATHS.chassis)], ManagedBy: [link(PATHS.manager)] },
     Actions: {
@@ -143,8 +175,15 @@ export function chassis(machine: MachineView): Resource {
     ChassisType: 'RackMount',
     SerialNumber: machine.serial,
     PowerState: redfishPower(machine.power),
-    Status: ENABLED_OK,
-    Links: { ComputerSystems: [link(PATHS.system)], ManagedBy: [link(PATHS.manager)] },
+    Status: rolledUpStatus(machine.parts, CHASSIS_PARTS),
+    Power: link(PATHS.power),
+    Thermal: link(PATHS.thermal),
+    Links: {
+      ComputerSystems: [link(PATHS.system)],
+      ManagedBy: [link(PATHS.manager)],
+      Drives: machine.parts.filter((part) => part.kind === 'drive').map((part) => link(drivePath(part.redfishId))),
+      'Drives@odata.count': machine.parts.filter((part) => part.kind === 'drive').length,
+    },
     Actions: {
       '#Chassis.Reset': {
         target: PATHS.chassisReset,
@@ -181,6 +220,13 @@ export function sessionService(): Resource {
     Status: ENABLED_OK,
     Sessions: link(PATHS.sessions),
   };
+}
+
+/** The storage controller's resource; drives hang below it. */
+export const STORAGE_CONTROLLER_PATH = `${PATHS.storage}/${STORAGE_CONTROLLER_ID}`;
+
+export function drivePath(id: string): string {
+  return `${STORAGE_CONTROLLER_PATH}/Drives/${id}`;
 }
 
 export function sessionPath(id: string): string {

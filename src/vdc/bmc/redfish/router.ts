@@ -4,6 +4,7 @@
  * and a trailing slash is the same resource (/redfish/v1/ is what GET /redfish
  * points to), which a plain lookup table expresses directly.
  */
+import type { RedfishPrivilege } from '../accounts.js';
 import type { Principal } from './auth.js';
 
 export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
@@ -35,10 +36,20 @@ export interface Route {
   handlers: Partial<Record<Method, Handler>>;
   /** Methods that need no credentials (the service root, the login). */
   open?: readonly Method[];
+  /** The privilege each method needs, where it is not the usual: Login to read, ConfigureComponents to change. */
+  privileges?: Partial<Record<Method, RedfishPrivilege>>;
 }
 
 export type RouteMatch =
-  | { kind: 'found'; route: Route; method: Method; params: Record<string, string>; handler: Handler; open: boolean }
+  | {
+      kind: 'found';
+      route: Route;
+      method: Method;
+      params: Record<string, string>;
+      handler: Handler;
+      open: boolean;
+      privilege: RedfishPrivilege;
+    }
   | { kind: 'wrong-method'; route: Route; allow: Method[] }
   | { kind: 'missing' };
 
@@ -51,7 +62,8 @@ export function matchRoute(routes: readonly Route[], method: string, path: strin
     if (params === undefined) continue;
     const handler = Object.hasOwn(route.handlers, wanted) ? route.handlers[wanted] : undefined;
     if (handler === undefined) return { kind: 'wrong-method', route, allow: allowedMethods(route) };
-    return { kind: 'found', route, method: wanted, params, handler, open: route.open?.includes(wanted) ?? false };
+    const privilege = route.privileges?.[wanted] ?? (wanted === 'GET' ? 'Login' : 'ConfigureComponents');
+    return { kind: 'found', route, method: wanted, params, handler, open: route.open?.includes(wanted) ?? false, privilege };
   }
   return { kind: 'missing' };
 }
@@ -76,9 +88,18 @@ function matchSegments(pattern: string[], actual: string[]): Record<string, stri
   const params: Record<string, string> = {};
   for (let i = 0; i < pattern.length; i++) {
     const p = pattern[i]!;
-    const a = actual[i]!;
+    const a = decodeSegment(actual[i]!);
     if (p.startsWith(':')) params[p.slice(1)] = a;
     else if (p !== a) return undefined;
   }
   return params;
+}
+
+/** A path segment with its %-escapes undone ("Disk.Direct.0-0%3AAHCI…" is the drive "Disk.Direct.0-0:AHCI…"). */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment; // a stray "%" is just a character of an unknown path
+  }
 }

@@ -14,25 +14,36 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { VERSION } from '../../../lib/version.js';
+import { accountsFrom, hasPrivilege, type AccountsOption } from '../accounts.js';
+import { MachineHardware } from '../hardware.js';
 import type { ManagedMachine } from '../machine.js';
 import { authenticate, type Principal } from './auth.js';
-import { RedfishError, bodyTooLarge, internalError, methodNotAllowed, noValidSession, resourceMissing } from './errors.js';
+import {
+  RedfishError,
+  bodyTooLarge,
+  insufficientPrivilege,
+  internalError,
+  methodNotAllowed,
+  noValidSession,
+  resourceMissing,
+} from './errors.js';
 import { matchRoute, normalizePath, allowedMethods, type RedfishReply, type Route } from './router.js';
 import { redfishRoutes } from './service.js';
 import { SessionTable } from './sessions.js';
 
-export interface RedfishServerOptions {
+/** The accounts: `accounts` shared with the BMC's IPMI side, or `username` and `password` of a factory user of its own. */
+export type RedfishServerOptions = AccountsOption & {
   /** Address to listen on (a BMC's own IP, or 127.0.0.1). */
   host: string;
   /** 0 picks a free port; read the result from RedfishServer.port. */
   port: number;
-  username: string;
-  password: string;
   machine: ManagedMachine;
+  /** The machine's parts; a standard set, all healthy, when left out. */
+  hardware?: MachineHardware;
   /** Paths of the PEM certificate and private key, as ensureCertificate returns them. */
   tls: { cert: string; key: string };
   log?: Logger;
-}
+};
 
 export interface RedfishServer {
   port: number;
@@ -43,22 +54,20 @@ export interface RedfishServer {
 const BODY_LIMIT = 64 * 1024;
 
 export async function startRedfishServer(options: RedfishServerOptions): Promise<RedfishServer> {
-  if (options.username === '' || options.password === '') {
-    throw new Error('Redfish: the BMC needs a non-empty username and password');
-  }
+  const accounts = accountsFrom(options);
   const [cert, key] = await Promise.all([readPem(options.tls.cert, 'certificate'), readPem(options.tls.key, 'key')]);
-  const account = { username: options.username, password: options.password };
   const sessions = new SessionTable();
   const routes = redfishRoutes({
     machine: options.machine,
-    account,
+    hardware: options.hardware ?? new MachineHardware(),
+    accounts,
     sessions,
     firmwareVersion: VERSION,
     ...(options.log ? { log: options.log } : {}),
   });
   // The service must outlive any one request, so nothing a request does may reject unobserved.
   const handle = (request: IncomingMessage, response: ServerResponse) =>
-    void serve(request, response, routes, (r) => authenticate(r.headers, account, sessions), options.log).catch(
+    void serve(request, response, routes, (r) => authenticate(r.headers, accounts, sessions), options.log).catch(
       (error: unknown) => {
         options.log?.error({ err: error }, 'Redfish response failed');
         response.destroy();
@@ -111,6 +120,13 @@ async function serve(
         const presented = request.headers['x-auth-token'] !== undefined || request.headers.authorization !== undefined;
         if (presented) log?.warn({ remote, method, path }, 'request with wrong credentials or an unknown session token');
         throw noValidSession();
+      }
+      if (match.kind === 'found' && !hasPrivilege(principal.role, match.privilege)) {
+        log?.warn(
+          { remote, method, path, user: principal.userName, role: principal.role },
+          'request refused: role lacks privilege',
+        );
+        throw insufficientPrivilege(match.privilege);
       }
     }
     if (match.kind === 'missing') throw resourceMissing(path);

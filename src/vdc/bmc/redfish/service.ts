@@ -1,21 +1,24 @@
 /**
  * What each Redfish resource does: the route table of one virtual BMC. Reads
  * build resources from the machine's current state; writes parse and decide
- * with the pure helpers, then call the ManagedMachine.
+ * with the pure helpers, then call the ManagedMachine. The parts
+ * (hardware-routes.ts) and the accounts (account-routes.ts) have their own tables.
  */
-import type { Logger } from 'pino';
-import type { ManagedMachine } from '../machine.js';
-import { credentialsMatch, type Credentials } from './auth.js';
+import { hasPrivilege } from '../accounts.js';
+import { accountRoutes } from './account-routes.js';
 import { nextBootOverride, parseSystemPatch } from './boot-override.js';
 import { parseJsonObject } from './body.js';
+import { machineView, type ServiceContext } from './context.js';
 import {
   createFailedMissingProperty,
+  insufficientPrivilege,
   loginRefused,
   propertyUnknown,
   propertyValueTypeError,
   resourceMissing,
   sessionLimitReached,
 } from './errors.js';
+import { hardwareRoutes } from './hardware-routes.js';
 import { powerOperationFor, parseResetType } from './reset.js';
 import {
   CHASSIS_ID,
@@ -35,28 +38,13 @@ import {
   sessionsCollection,
   systemsCollection,
   versions,
-  type MachineView,
   type ResetType,
 } from './resources.js';
 import type { RedfishReply, RedfishRequest, Route } from './router.js';
-import type { SessionTable } from './sessions.js';
-
-export interface ServiceContext {
-  machine: ManagedMachine;
-  account: Credentials;
-  sessions: SessionTable;
-  firmwareVersion: string;
-  log?: Logger;
-}
 
 export function redfishRoutes(context: ServiceContext): Route[] {
   const { machine, sessions } = context;
-  const view = (): MachineView => ({
-    name: machine.name,
-    serial: machine.serial,
-    power: machine.power(),
-    bootOverride: machine.bootOverride(),
-  });
+  const view = () => machineView(context);
   const ok = (body: unknown): RedfishReply => ({ status: 200, body });
 
   return [
@@ -99,6 +87,8 @@ export function redfishRoutes(context: ServiceContext): Route[] {
     },
     {
       path: `${PATHS.sessions}/:id`,
+      // Anyone may end their own session; ending another's needs ConfigureManager (checked below).
+      privileges: { DELETE: 'Login' },
       handlers: {
         GET: (request) => {
           const found = sessions.get(request.params.id!);
@@ -106,12 +96,18 @@ export function redfishRoutes(context: ServiceContext): Route[] {
           return ok(session(found));
         },
         DELETE: (request) => {
-          if (!sessions.delete(request.params.id!)) throw resourceMissing(request.path);
+          const target = sessions.get(request.params.id!);
+          if (target === undefined) throw resourceMissing(request.path);
+          const own = target.userName === request.principal?.userName;
+          if (!own && !hasPrivilege(request.principal!.role, 'ConfigureManager')) throw insufficientPrivilege('ConfigureManager');
+          sessions.delete(target.id);
           context.log?.info({ user: request.principal?.userName, session: request.params.id }, 'session ended');
           return { status: 204 };
         },
       },
     },
+    ...hardwareRoutes(context),
+    ...accountRoutes(context),
   ];
 }
 
@@ -140,7 +136,7 @@ function login(context: ServiceContext, request: RedfishRequest): RedfishReply {
     if (typeof body[key] !== 'string') throw propertyValueTypeError(key, key === 'Password' ? '…' : body[key], 'a string');
   }
   const userName = body.UserName as string;
-  if (!credentialsMatch(context.account, userName, body.Password as string)) {
+  if (context.accounts.authenticate(userName, body.Password as string) === undefined) {
     context.log?.warn({ remote: request.remote }, 'login refused: wrong user name or password');
     throw loginRefused();
   }

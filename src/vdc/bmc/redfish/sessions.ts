@@ -69,6 +69,17 @@ export class SessionTable {
     return true;
   }
 
+  /** Ends every session of a user (their account changed); returns how many. */
+  endFor(userName: string): number {
+    let ended = 0;
+    for (const session of [...this.byDigest.values()])
+      if (session.userName === userName) {
+        this.byDigest.delete(session.tokenDigest);
+        ended++;
+      }
+    return ended;
+  }
+
   list(): SessionView[] {
     this.expire();
     return [...this.byDigest.values()].map(view);
