@@ -266,10 +266,13 @@ describe('the repair queue in yagura serve, with the virtual BMCs on loopback', 
     ]);
     // The escalation and the machine's change are one transaction: one revision, in no particular order.
     assert.deepEqual(steps.slice(4).sort(), ['machines state', 'repairs escalate']);
-    assert.match(records[1]!.detail, /^power cycle 1: Redfish: connect ECONNREFUSED 127\.\d+\.1\.\d+:\d+$/);
+    assert.match(
+      records[1]!.detail,
+      /^power cycle 1: Redfish: the BMC at 127\.\d+\.1\.\d+:\d+ refused the connection \(is its Redfish service up\?\)$/,
+    );
     assert.match(
       records.find((record) => record.action === 'state')!.detail,
-      /^unreachable -> retiring: needs a person: 2 power cycles through its BMC did not make it healthy \(unreachable since \S+; the last one failed: Redfish: connect ECONNREFUSED/,
+      /^unreachable -> retiring: needs a person: 2 power cycles through its BMC did not make it healthy \(unreachable since \S+; the last one failed: Redfish: the BMC at \S+ refused the connection/,
     );
   });
 
