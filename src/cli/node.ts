@@ -12,7 +12,7 @@ import { SERIAL } from '../inventory/model.js';
 import { parseDuration } from '../lib/duration.js';
 import { UserError } from '../lib/errors.js';
 import { VERSION } from '../lib/version.js';
-import { runNodeAgent } from '../node/agent.js';
+import { runNodeAgent, SerfConfigError } from '../node/agent.js';
 import { IpCommandError } from '../node/apply.js';
 import { IgnitionConfigError } from '../node/ignition-files.js';
 import { joinNode } from '../node/join.js';
@@ -110,39 +110,33 @@ See docs/node-join.md.`,
     )
     .action(async (flags: JoinFlags) => {
       const root = resolve(flags.root);
-      const retryMs = parseDuration(flags.retry, '--retry');
-      if (retryMs <= 0) throw new UserError('--retry must be more than 0', 2);
+      const retryMs = positiveDuration(flags.retry, '--retry');
       const logger = pino({ base: { node: flags.serial } });
-      const controller = new AbortController();
-      const stop = () => controller.abort();
-      process.on('SIGTERM', stop);
-      process.on('SIGINT', stop);
       try {
-        process.exitCode = await joinNode({
-          serial: flags.serial,
-          root,
-          device: flags.interface,
-          bootServers: flags.bootServer,
-          bootPort: flags.bootPort,
-          birdSocket: flags.birdSocket ?? resolve(root, 'run/bird/bird.ctl'),
-          bird: flags.bird,
-          udhcpc: flags.udhcpc,
-          agent: {
-            serf: flags.serf,
-            birdc: flags.birdc,
-            intervalMs: positiveDuration(flags.checkInterval, '--check-interval'),
-            osVersion: OS_VERSION,
-          },
-          retryMs,
-          logger,
-          signal: controller.signal,
-        });
+        process.exitCode = await untilStopped((signal) =>
+          joinNode({
+            serial: flags.serial,
+            root,
+            device: flags.interface,
+            bootServers: flags.bootServer,
+            bootPort: flags.bootPort,
+            birdSocket: flags.birdSocket ?? resolve(root, 'run/bird/bird.ctl'),
+            bird: flags.bird,
+            udhcpc: flags.udhcpc,
+            agent: {
+              serf: flags.serf,
+              birdc: flags.birdc,
+              intervalMs: positiveDuration(flags.checkInterval, '--check-interval'),
+              osVersion: OS_VERSION,
+            },
+            retryMs,
+            logger,
+            signal,
+          }),
+        );
       } catch (error) {
         if (JOIN_ERRORS.some((kind) => error instanceof kind)) throw new UserError(`node join: ${(error as Error).message}`);
         throw error;
-      } finally {
-        process.off('SIGTERM', stop);
-        process.off('SIGINT', stop);
       }
     });
   const agent = new Command('agent')
@@ -191,34 +185,44 @@ Example (what a generated dc.yml runs on a boot server):
     )
     .action(async (flags: AgentFlags) => {
       const logger = pino({ base: { agent: flags.serfConfig } });
-      const controller = new AbortController();
-      const stop = () => controller.abort();
-      process.on('SIGTERM', stop);
-      process.on('SIGINT', stop);
       try {
-        await runNodeAgent({
-          serfConfig: resolve(flags.serfConfig),
-          serf: flags.serf,
-          birdc: flags.birdc,
-          birdSocket: flags.birdSocket,
-          checkUrls: flags.checkUrl,
-          disks: flags.disk,
-          osVersion: OS_VERSION,
-          intervalMs: positiveDuration(flags.checkInterval, '--check-interval'),
-          logger,
-          signal: controller.signal,
-        });
+        await untilStopped((signal) =>
+          runNodeAgent({
+            serfConfig: resolve(flags.serfConfig),
+            serf: flags.serf,
+            birdc: flags.birdc,
+            birdSocket: flags.birdSocket,
+            checkUrls: flags.checkUrl,
+            disks: flags.disk,
+            osVersion: OS_VERSION,
+            intervalMs: positiveDuration(flags.checkInterval, '--check-interval'),
+            logger,
+            signal,
+          }),
+        );
       } catch (error) {
-        throw new UserError(`node agent: ${(error as Error).message}`);
-      } finally {
-        process.off('SIGTERM', stop);
-        process.off('SIGINT', stop);
+        if (error instanceof SerfConfigError) throw new UserError(`node agent: ${error.message}`);
+        throw error;
       }
     });
   return new Command('node')
     .description('run on a server: join the data center, run its node agent')
     .addCommand(join.exitOverride().showHelpAfterError('(run with --help for usage)'))
     .addCommand(agent.exitOverride().showHelpAfterError('(run with --help for usage)'));
+}
+
+/** Runs `work` with a signal that SIGTERM and SIGINT abort, for as long as it runs. */
+async function untilStopped<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  try {
+    return await work(controller.signal);
+  } finally {
+    process.off('SIGTERM', stop);
+    process.off('SIGINT', stop);
+  }
 }
 
 function positiveDuration(value: string, flag: string): number {

@@ -8,8 +8,7 @@
  * RPC port, only when they change. What the checks mean is decided in
  * checks.ts; this module only observes and acts.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { open, readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
@@ -20,6 +19,11 @@ import { bgpProtocols, type BgpProtocol } from './bird-protocols.js';
 import { failedChecks, nodeTags } from './checks.js';
 
 const execFileAsync = promisify(execFile);
+
+/** The serf config cannot be read or names no usable RPC address: the agent cannot start as told. */
+export class SerfConfigError extends Error {
+  override name = 'SerfConfigError';
+}
 
 export interface NodeAgentOptions {
   /** serf's JSON config file (its rpc_addr is where the tags are set). */
@@ -117,12 +121,12 @@ async function rpcAddress(configPath: string): Promise<{ host: string; port: num
   try {
     config = JSON.parse(await readFile(configPath, 'utf8')) as { rpc_addr?: unknown };
   } catch (error) {
-    throw new Error(`cannot read the serf config ${configPath}: ${(error as Error).message}`, { cause: error });
+    throw new SerfConfigError(`cannot read the serf config ${configPath}: ${(error as Error).message}`, { cause: error });
   }
   const address = typeof config.rpc_addr === 'string' ? config.rpc_addr : '127.0.0.1:7373';
   const colon = address.lastIndexOf(':');
   const port = Number(address.slice(colon + 1));
-  if (colon <= 0 || !Number.isInteger(port)) throw new Error(`${configPath}: rpc_addr ${address} is not HOST:PORT`);
+  if (colon <= 0 || !Number.isInteger(port)) throw new SerfConfigError(`${configPath}: rpc_addr ${address} is not HOST:PORT`);
   return { host: address.slice(0, colon).replace(/^\[|\]$/g, ''), port };
 }
 

@@ -219,11 +219,33 @@ describe('yagura dc generate: the boot servers of a 2-rack netns site, run', () 
           : [],
     };
   };
-  const machineStates = async () => {
-    const listed = await yaguraIn(boot0.name, ['machines', 'get', '-o', 'json']);
-    if (listed.code !== 0) return { shown: show(listed), states: new Map<string, string>() };
-    const machines = JSON.parse(listed.stdout) as { spec: { serial: string }; status: { state: string } }[];
-    return { shown: listed.stdout, states: new Map(machines.map((m) => [m.spec.serial, m.status.state])) };
+  /** Waits until every machine of `serials` is in `state`, as boot-0 lists them. */
+  const untilState = async (what: string, serials: readonly string[], state: string) => {
+    let last = '';
+    await eventually(
+      what,
+      60_000,
+      async () => {
+        const listed = await yaguraIn(boot0.name, ['machines', 'get', '-o', 'json']);
+        last = show(listed);
+        if (listed.code !== 0) return undefined;
+        const machines = JSON.parse(listed.stdout) as { spec: { serial: string }; status: { state: string } }[];
+        const states = new Map(machines.map((m) => [m.spec.serial, m.status.state]));
+        return serials.every((serial) => states.get(serial) === state) ? true : undefined;
+      },
+      () => last,
+    );
+  };
+  /** The state changes of a machine in the audit log, oldest first, as "user: detail", read through `member`. */
+  const stateChanges = async (member: string, serial: string) => {
+    const logs = await yaguraIn(member, ['logs', '-o', 'json']);
+    assertOk(logs);
+    return logs.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { user: string; instance: string; action: string; detail: string })
+      .filter((r) => r.instance === serial && r.action === 'state')
+      .map((r) => `${r.user}: ${r.detail}`);
   };
 
   it('makes every server and boot server an alive serf member, tagged with its serial, role, rack, OS, uptime and node checks', async () => {
@@ -252,31 +274,17 @@ describe('yagura dc generate: the boot servers of a 2-rack netns site, run', () 
   });
 
   it('the state setter turns every machine healthy once it reports in, as the audit log says', async () => {
-    let last = '';
-    await eventually(
+    await untilState(
       'every machine healthy',
-      60_000,
-      async () => {
-        const { shown, states } = await machineStates();
-        last = shown;
-        return plan.machines.every((machine) => states.get(machine.serial) === 'healthy') ? true : undefined;
-      },
-      () => last,
+      plan.machines.map((machine) => machine.serial),
+      'healthy',
     );
-    const logs = await yaguraIn(boot1.name, ['logs', '-o', 'json']);
-    assertOk(logs);
-    const records = logs.stdout
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as { user: string; instance: string; action: string; detail: string });
-    for (const machine of plan.machines) {
-      const changes = records.filter((r) => r.instance === machine.serial && r.action === 'state');
+    for (const machine of plan.machines)
       assert.deepEqual(
-        changes.map((r) => [r.user, r.detail]),
-        [['state-setter', 'uninitialized -> healthy: serf member alive, every check passes']],
+        await stateChanges(boot1.name, machine.serial),
+        ['state-setter: uninitialized -> healthy: serf member alive, every check passes'],
         `${machine.name} was judged once, by the state setter`,
       );
-    }
   });
 
   it('turns a server whose BGP session goes down unhealthy after the grace, and healthy again once it is back', async () => {
@@ -284,39 +292,13 @@ describe('yagura dc generate: the boot servers of a 2-rack netns site, run', () 
     const birdc = (...args: string[]) =>
       dc.exec(server.name, ['birdc', '-s', join(dc.runDir, `bird-${server.name}.ctl`), ...args]);
     assertOk(await birdc('disable', 'rack0_tor1'));
-    let last = '';
     try {
-      await eventually(
-        `${server.name} unhealthy`,
-        60_000,
-        async () => {
-          const { shown, states } = await machineStates();
-          last = shown;
-          return states.get(server.serial) === 'unhealthy' ? true : undefined;
-        },
-        () => last,
-      );
+      await untilState(`${server.name} unhealthy`, [server.serial], 'unhealthy');
     } finally {
       assertOk(await birdc('enable', 'rack0_tor1'));
     }
-    await eventually(
-      `${server.name} healthy again`,
-      60_000,
-      async () => {
-        const { shown, states } = await machineStates();
-        last = shown;
-        return states.get(server.serial) === 'healthy' ? true : undefined;
-      },
-      () => last,
-    );
-    const logs = await yaguraIn(boot0.name, ['logs', '-o', 'json']);
-    assertOk(logs);
-    const details = logs.stdout
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as { user: string; instance: string; action: string; detail: string })
-      .filter((r) => r.instance === server.serial && r.action === 'state')
-      .map((r) => `${r.user}: ${r.detail}`);
+    await untilState(`${server.name} healthy again`, [server.serial], 'healthy');
+    const details = await stateChanges(boot0.name, server.serial);
     assert.match(
       details.at(-2) ?? '',
       /^state-setter: healthy -> unhealthy: check bgp:rack0_tor1 failed \(for \d+(\.\d)? s, grace 8 s\)$/,
