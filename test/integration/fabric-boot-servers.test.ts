@@ -70,13 +70,17 @@ describe('yagura dc generate: the boot servers of a 2-rack netns site, run', () 
     [boot0, boot1] = plan.machines.filter((machine) => machine.boot) as [MachinePlan, MachinePlan];
     assertOk(await dc.yagura(['dc', 'generate', SPEC, '-o', site]));
     assertOk(await dc.up([join(site, 'dc.yml')]));
+    // Both boot servers serve before the IPAM config lets DHCP answer: the first answer wins, and each must have its chance.
+    for (const boot of [boot0, boot1])
+      await eventually(
+        `${boot.name}'s API`,
+        120_000,
+        async () =>
+          (await dc.exec(boot.name, ['curl', '-s', '-f', 'http://127.0.0.1:10080/health'])).code === 0 ? true : undefined,
+        () => readFileSync(join(dc.runDir, 'logs', `${boot.name}.yagura.log`), 'utf8').slice(-2000),
+      );
     // Loaded as docs/site-spec.md says, through boot-0: then the netns servers join (yagura node join).
-    await eventually(
-      "boot-0's API",
-      120_000,
-      async () => ((await yaguraIn(boot0.name, ['ipam', 'set', '-f', join(site, 'ipam.json')])).code === 0 ? true : undefined),
-      () => readFileSync(join(dc.runDir, 'logs', `${boot0.name}.yagura.log`), 'utf8').slice(-2000),
-    );
+    assertOk(await yaguraIn(boot0.name, ['ipam', 'set', '-f', join(site, 'ipam.json')]));
     assertOk(await yaguraIn(boot0.name, ['machines', 'create', '-f', join(site, 'machines.json')]));
     assertOk(await yaguraIn(boot0.name, ['ignitions', 'set', 'cs', '1.0.0', '-f', join(site, 'ignitions', 'cs.json')]));
   });
